@@ -1,0 +1,80 @@
+import { z } from "zod";
+import { defaultImages, Images } from "./images";
+import { ConfigIssue, crossFieldIssues } from "./rules";
+import { ParsedPlatform, platformSchema } from "./schema";
+import { place, portConflicts } from "../machines/placement";
+
+/** Values the user set as secrets; they leave validation only as Pulumi secrets (see load.ts). */
+export interface UserSecretValues {
+    readonly sshPrivateKey?: string;
+    readonly fallbackApiKey?: string;
+    readonly alertWebhookUrl?: string;
+}
+
+/**
+ * The validated platform config with every default applied and every secret value taken
+ * out, so that nothing derived from it (placement, rendered files, outputs) can carry one.
+ */
+export type PlatformConfig = Omit<ParsedPlatform, "images" | "ssh" | "fallback" | "monitoring"> & {
+    readonly images: Images;
+    readonly ssh: Omit<ParsedPlatform["ssh"], "privateKey"> & { readonly hasPrivateKey: boolean };
+    readonly fallback?: Omit<NonNullable<ParsedPlatform["fallback"]>, "apiKey">;
+    readonly monitoring: Omit<ParsedPlatform["monitoring"], "alertWebhookUrl"> & { readonly hasAlertWebhook: boolean };
+};
+
+export type ValidationResult =
+    | { readonly ok: true; readonly config: PlatformConfig; readonly secrets: UserSecretValues }
+    | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
+
+function formatPath(path: readonly PropertyKey[]): string {
+    return path.reduce<string>((acc, part) => {
+        if (typeof part === "number") return `${acc}[${part}]`;
+        return acc === "" ? String(part) : `${acc}.${String(part)}`;
+    }, "");
+}
+
+function zodIssues(error: z.ZodError): ConfigIssue[] {
+    return error.issues.flatMap((issue): ConfigIssue[] => {
+        const path = formatPath(issue.path);
+        if (issue.code === "unrecognized_keys") {
+            return issue.keys.map((key) => ({ path: path === "" ? key : `${path}.${key}`, message: "is not a known key (check its spelling)" }));
+        }
+        if (issue.code === "invalid_type" && issue.input === undefined) return [{ path, message: "is required" }];
+        return [{ path: path === "" ? "(root)" : path, message: issue.message }];
+    });
+}
+
+/** Validates raw `ai-platform:*` config values (key without namespace -> parsed JSON). Pure. */
+export function validatePlatform(raw: Readonly<Record<string, unknown>>): ValidationResult {
+    const parsed = platformSchema.safeParse(raw);
+    if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
+    const issues = crossFieldIssues(parsed.data);
+    if (issues.length > 0) return { ok: false, issues };
+
+    const { ssh, fallback, monitoring, images, ...rest } = parsed.data;
+    const { privateKey, ...sshRest } = ssh;
+    const { alertWebhookUrl, ...monitoringRest } = monitoring;
+    const config: PlatformConfig = {
+        ...rest,
+        images: { ...defaultImages, ...stripUndefined(images) },
+        ssh: { ...sshRest, hasPrivateKey: privateKey !== undefined },
+        fallback: fallback && { model: fallback.model, apiBase: fallback.apiBase },
+        monitoring: { ...monitoringRest, hasAlertWebhook: alertWebhookUrl !== undefined },
+    };
+    const conflicts = portConflicts(place(config)).map(({ machine, port, services }) => ({
+        path: "ports",
+        message: `${services.join(" and ")} both publish ${port} on ${machine}: give one of them another port under ports.<service>`,
+    }));
+    if (conflicts.length > 0) return { ok: false, issues: conflicts };
+    return { ok: true, config, secrets: { sshPrivateKey: privateKey, fallbackApiKey: fallback?.apiKey, alertWebhookUrl } };
+}
+
+function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/** One line per problem, each naming its config path. */
+export function formatIssues(issues: readonly ConfigIssue[]): string {
+    const lines = issues.map((issue) => `  ai-platform:${issue.path}: ${issue.message}`);
+    return `invalid stack config (${issues.length} problem${issues.length === 1 ? "" : "s"}); nothing was deployed:\n${lines.join("\n")}`;
+}

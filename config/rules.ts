@@ -1,0 +1,129 @@
+import { ParsedPlatform, Role } from "./schema";
+import { serviceNames } from "../machines/services";
+
+const knownServices: readonly string[] = serviceNames;
+
+/** One thing wrong with the config: where (a dotted path under `ai-platform:`) and what. */
+export interface ConfigIssue {
+    readonly path: string;
+    readonly message: string;
+}
+
+/** Roles that at most one enabled machine may hold (the platform runs one instance of each). */
+const singletonRoles: readonly Role[] = ["database", "database-replica", "edge", "gateway", "webui", "monitoring"];
+
+export function ipv4ToNumber(address: string): number {
+    return address.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+export function cidrContains(cidr: string, address: string): boolean {
+    const [network, bitsText] = cidr.split("/");
+    const bits = Number(bitsText);
+    const size = 2 ** (32 - bits);
+    const start = Math.floor(ipv4ToNumber(network) / size) * size;
+    const value = ipv4ToNumber(address);
+    return value >= start && value < start + size;
+}
+
+function machinesWithRole(config: ParsedPlatform, role: Role): string[] {
+    return Object.entries(config.machines)
+        .filter(([, machine]) => machine.enabled && machine.roles.includes(role))
+        .map(([name]) => name);
+}
+
+/** The cross-field rules zod cannot express per field. Returns every problem, not the first. */
+export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const add = (path: string, message: string) => issues.push({ path, message });
+    const machineNames = Object.keys(config.machines);
+
+    if (machineNames.length === 0) add("machines", "must declare at least one machine");
+
+    const seenAddresses = new Map<string, string>();
+    for (const [name, machine] of Object.entries(config.machines)) {
+        const path = `machines.${name}`;
+        if (!/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
+            add(path, "machine name must be a DNS label: lower-case letters, digits and '-', at most 63 characters");
+        }
+        if (!cidrContains(config.lanCidr, machine.address)) {
+            add(`${path}.address`, `${machine.address} is outside lanCidr ${config.lanCidr}`);
+        }
+        const other = seenAddresses.get(machine.address);
+        if (other !== undefined) add(`${path}.address`, `${machine.address} is already used by machine ${other}`);
+        else seenAddresses.set(machine.address, name);
+
+        const duplicateRoles = machine.roles.filter((role, i) => machine.roles.indexOf(role) !== i);
+        if (duplicateRoles.length > 0) add(`${path}.roles`, `lists ${duplicateRoles.join(", ")} more than once`);
+        if (machine.roles.includes("database") && machine.roles.includes("database-replica")) {
+            add(`${path}.roles`, "the database replica must not run on the primary's machine");
+        }
+        if (machine.gpu?.hsaOverrideGfxVersion !== undefined && machine.gpu.vendor !== "amd") {
+            add(`${path}.gpu.hsaOverrideGfxVersion`, "applies to AMD GPUs only");
+        }
+        if (machine.gpu !== undefined && !machine.roles.includes("inference")) {
+            add(`${path}.gpu`, "a GPU is only used by the inference role: add it to roles or remove the gpu");
+        }
+    }
+
+    const databases = machinesWithRole(config, "database");
+    if (databases.length === 0) add("machines", "exactly one enabled machine must have the database role; none has");
+    for (const role of singletonRoles) {
+        const holders = machinesWithRole(config, role);
+        if (holders.length > 1) add("machines", `at most one enabled machine may have the ${role} role; ${holders.join(", ")} do`);
+    }
+    const needs: [Role, Role, string][] = [
+        ["webui", "gateway", "Open WebUI talks to LiteLLM"],
+        ["gateway", "inference", "LiteLLM routes to Ollama"],
+        ["database-replica", "database", "the replica streams from the primary"],
+    ];
+    for (const [role, needed, why] of needs) {
+        if (machinesWithRole(config, role).length > 0 && machinesWithRole(config, needed).length === 0) {
+            add("machines", `the ${role} role needs an enabled machine with the ${needed} role (${why})`);
+        }
+    }
+
+    const writer = config.ollama.modelStoreWriter;
+    if (writer !== undefined && !machinesWithRole(config, "inference").includes(writer)) {
+        add("ollama.modelStoreWriter", `${writer} is not an enabled machine with the inference role`);
+    }
+    for (const service of Object.keys(config.ports)) {
+        if (!knownServices.includes(service)) add(`ports.${service}`, `is not a service; services are ${knownServices.join(", ")}`);
+    }
+
+    const enabledCount = Object.values(config.machines).filter((m) => m.enabled).length;
+    if (config.nas === undefined && enabledCount > 1) {
+        add("nas", "is required when more than one machine is enabled: models and backups live on the NAS exports");
+    }
+
+    const seenModels = new Set<string>();
+    config.models.forEach((model, index) => {
+        const path = `models[${index}]`;
+        if (seenModels.has(model.name)) add(`${path}.name`, `${model.name} is listed more than once`);
+        seenModels.add(model.name);
+        const seenNodes = new Set<string>();
+        model.nodes.forEach((node, nodeIndex) => {
+            const nodePath = `${path}.nodes[${nodeIndex}]`;
+            const problem = seenNodes.has(node) ? `${node} is listed more than once` : modelNodeProblem(config, model.name, model.sizeGb, node);
+            seenNodes.add(node);
+            if (problem !== undefined) add(nodePath, problem);
+        });
+    });
+    if (machinesWithRole(config, "gateway").length > 0 && config.models.length === 0 && config.fallback === undefined) {
+        add("models", "must list at least one model (or set fallback) for the gateway to serve");
+    }
+    return issues;
+}
+
+/** Why a model cannot run on a node, or undefined when it fits. */
+function modelNodeProblem(config: ParsedPlatform, model: string, sizeGb: number, node: string): string | undefined {
+    const machine = config.machines[node];
+    if (machine === undefined) return `${node} is not a machine in machines`;
+    if (!machine.enabled) return `${node} is disabled (enabled: false): remove it from the model's nodes`;
+    if (!machine.roles.includes("inference")) return `${node} does not have the inference role`;
+    if (machine.gpu !== undefined) {
+        const vram = machine.gpu.vramGb * machine.gpu.count;
+        return sizeGb > vram ? `${model} needs ${sizeGb} GB but ${node} has ${vram} GB of VRAM` : undefined;
+    }
+    if (machine.memoryGb === undefined) return `${node} has no gpu: set machines.${node}.memoryGb so ${model} can run on its CPU`;
+    return sizeGb > machine.memoryGb ? `${model} needs ${sizeGb} GB but ${node} has ${machine.memoryGb} GB of memory and no GPU` : undefined;
+}

@@ -1,0 +1,156 @@
+import { z } from "zod";
+import { defaultImages, ImageKey, isPinned } from "./images";
+
+/** Every role a machine may hold; roles are config, so adding a GPU node is a config edit. */
+export const roles = [
+    "database",
+    "database-replica",
+    "edge",
+    "tools",
+    "inference",
+    "gateway",
+    "webui",
+    "monitoring",
+    "workstation",
+] as const;
+export type Role = (typeof roles)[number];
+
+const dnsLabel = z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a DNS label: lower-case letters, digits and '-', at most 63 characters");
+
+const domainName = z
+    .string()
+    .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a DNS name such as lab.internal");
+
+const positiveNumber = z.number().gt(0, "must be greater than 0");
+const port = z.number().int("must be a whole number").min(1, "must be a port from 1 to 65535").max(65535, "must be a port from 1 to 65535");
+const absolutePath = z.string().regex(/^\/[^\s]*$/, "must be an absolute path such as /mnt/tank/models");
+const duration = z.string().regex(/^\d+(ms|s|m|h|d|w|y)$/, "must be a duration such as 30s, 5m or 15d");
+
+const gpuSchema = z.strictObject({
+    /** nvidia (CUDA, GPU device request) or amd (ROCm, /dev/kfd + /dev/dri). */
+    vendor: z.enum(["nvidia", "amd"], { error: "must be nvidia or amd" }),
+    vramGb: positiveNumber,
+    count: z.number().int("must be a whole number").min(1, "must be at least 1").default(1),
+    hsaOverrideGfxVersion: z.string().regex(/^\d+\.\d+\.\d+$/, "must look like 10.3.0").optional(),
+    /** Numeric ids of the host's render and video groups, for a non-root ROCm container. */
+    renderGroupId: z.number().int().min(0).optional(),
+    videoGroupId: z.number().int().min(0).optional(),
+});
+
+const machineSchema = z.strictObject({
+    address: z.ipv4({ error: "must be an IPv4 address such as 192.168.1.10" }),
+    roles: z.array(z.enum(roles, { error: `must be one of ${roles.join(", ")}` })),
+    gpu: gpuSchema.optional(),
+    memoryGb: positiveNumber.optional(),
+    enabled: z.boolean().default(true),
+    docker: z
+        .strictObject({
+            host: z.string().regex(/^(ssh|unix|tcp):\/\/\S+$/, "must be a Docker host URL such as ssh://user@host or unix:///var/run/docker.sock"),
+        })
+        .optional(),
+});
+
+const modelSchema = z.strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9._-]+)?$/, "must be an Ollama model tag such as llama3.2:3b"),
+    sizeGb: positiveNumber,
+    nodes: z.array(dnsLabel).min(1, "must name at least one inference machine"),
+});
+
+const imagesSchema = z.strictObject(
+    Object.fromEntries(
+        (Object.keys(defaultImages) as ImageKey[]).map((key) => [
+            key,
+            z.string().refine(isPinned, "must be pinned to a version tag or digest (not latest)").optional(),
+        ]),
+    ) as Record<ImageKey, z.ZodOptional<z.ZodString>>,
+);
+
+/** The shape of `ai-platform:*` config, with defaults. Secret leaves are read separately (see load.ts). */
+export const platformSchema = z.strictObject({
+    domain: domainName.default("lab.internal"),
+    lanCidr: z.cidrv4({ error: "must be an IPv4 CIDR such as 192.168.1.0/24" }),
+    ssh: z
+        .strictObject({
+            user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a user name"),
+            port: port.default(22),
+            privateKey: z.string().min(1).optional(),
+        })
+        .prefault({ user: "root" }),
+    nas: z
+        .strictObject({
+            address: z.string().min(1, "must be the NAS address"),
+            nfsVersion: z.enum(["3", "4", "4.1", "4.2"], { error: "must be 3, 4, 4.1 or 4.2" }).default("4.1"),
+            exports: z.strictObject({ models: absolutePath, backups: absolutePath }),
+        })
+        .optional(),
+    machines: z.record(z.string(), machineSchema),
+    models: z.array(modelSchema).default([]),
+    fallback: z
+        .strictObject({
+            model: z.string().min(1, "must name the external model, such as openai/gpt-4o-mini"),
+            apiBase: z.url({ error: "must be a URL" }).optional(),
+            apiKey: z.string().min(1, "must be set (pulumi config set --secret --path fallback.apiKey ...)"),
+        })
+        .optional(),
+    images: imagesSchema.default({}),
+    ports: z.record(z.string(), port).default({}),
+    ollama: z
+        .strictObject({
+            keepAlive: z.string().default("30m"),
+            numParallel: z.number().int().min(1).default(4),
+            maxLoadedModels: z.number().int().min(1).default(2),
+            flashAttention: z.boolean().default(true),
+            loadTimeout: duration.default("15m"),
+            /** The inference machine that pulls into and prunes the shared store; default the first by name. */
+            modelStoreWriter: dnsLabel.optional(),
+        })
+        .prefault({}),
+    litellm: z
+        .strictObject({
+            routingStrategy: z.enum(["least-busy", "simple-shuffle", "latency-based-routing", "usage-based-routing-v2"]).default("least-busy"),
+            numRetries: z.number().int().min(0).default(2),
+            timeoutSeconds: positiveNumber.default(600),
+            allowedFails: z.number().int().min(0).default(1),
+            cooldownSeconds: positiveNumber.default(60),
+        })
+        .prefault({}),
+    postgres: z
+        .strictObject({
+            backupSchedule: z.string().min(1).default("@daily"),
+            backupKeepDays: z.number().int().min(1).default(7),
+            backupKeepWeeks: z.number().int().min(0).default(4),
+            backupKeepMonths: z.number().int().min(0).default(6),
+        })
+        .prefault({}),
+    edge: z
+        .strictObject({
+            adminUser: dnsLabel.default("admin"),
+            acme: z
+                .strictObject({
+                    email: z.email({ error: "must be an e-mail address" }),
+                    dnsProvider: z.string().min(1),
+                    caServer: z.url().optional(),
+                })
+                .optional(),
+        })
+        .prefault({}),
+    dns: z
+        .strictObject({
+            upstreams: z.array(z.ipv4({ error: "must be an IPv4 resolver address" })).min(1).default(["1.1.1.1", "9.9.9.9"]),
+        })
+        .prefault({}),
+    monitoring: z
+        .strictObject({
+            retention: duration.default("30d"),
+            alertWebhookUrl: z.url({ error: "must be a URL" }).optional(),
+        })
+        .prefault({}),
+});
+
+export type PlatformInput = z.input<typeof platformSchema>;
+export type ParsedPlatform = z.output<typeof platformSchema>;
+export type MachineConfig = ParsedPlatform["machines"][string];
+export type GpuConfig = NonNullable<MachineConfig["gpu"]>;
+export type ModelConfig = ParsedPlatform["models"][number];

@@ -1,0 +1,122 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { ContainerSpec, containerArgs } from "../components/container/spec";
+import { PlatformConfig } from "../config/platform";
+import { hostAgentSpecs } from "./agents";
+import { NasExport, PlacedMachine } from "./placement";
+
+/** SSH options for the Docker provider: it opens a session per operation, so share one and keep it alive. */
+export const sshOptions = [
+    "-o", "ControlMaster=auto",
+    "-o", "ControlPath=~/.ssh/cm-%C",
+    "-o", "ControlPersist=60s",
+    "-o", "ServerAliveInterval=30",
+    "-o", "BatchMode=yes",
+];
+
+export interface MachineArgs {
+    /** The machine as placed: address, roles, GPU, Docker host, services, NAS mounts. */
+    readonly placed: PlacedMachine;
+    /** The validated platform config (images, NAS). */
+    readonly config: PlatformConfig;
+}
+
+/**
+ * One lab machine: its Docker provider over SSH, its networks, NAS volumes and host agents.
+ * Every resource on the machine descends from this component and is named `<machine>-...`,
+ * so destroying the component (or `enabled: false`) removes the machine alone.
+ */
+export class Machine extends pulumi.ComponentResource {
+    /** The machine's name, as in config. */
+    public readonly machineName: string;
+    /** The machine as placed. */
+    public readonly placed: PlacedMachine;
+    /** The Docker daemon of this machine; every container here uses it. */
+    public readonly provider: docker.Provider;
+    /** Bridge network for services that publish ports. */
+    public readonly frontendNetwork: docker.Network;
+    /** Internal network (no route out) for same-machine traffic such as a database and its exporter. */
+    public readonly backendNetwork: docker.Network;
+    /** NFS volumes of the NAS exports this machine uses (local volumes when the lab has no NAS). */
+    public readonly nasVolumes: Readonly<Partial<Record<NasExport, docker.Volume>>>;
+    private readonly config: PlatformConfig;
+    private readonly images = new Map<string, docker.RemoteImage>();
+
+    constructor(name: string, args: MachineArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-platform:machines:Machine", name, {}, opts);
+        this.machineName = name;
+        this.placed = args.placed;
+        this.config = args.config;
+
+        const sshHost = args.placed.dockerHost.startsWith("ssh://");
+        this.provider = new docker.Provider(`${name}-docker`, { host: args.placed.dockerHost, sshOpts: sshHost ? sshOptions : undefined }, { parent: this });
+
+        const resourceOpts = { parent: this, provider: this.provider };
+        this.frontendNetwork = new docker.Network(`${name}-frontend`, { name: "ai-frontend", driver: "bridge", labels: this.labels("frontend") }, resourceOpts);
+        this.backendNetwork = new docker.Network(
+            `${name}-backend`,
+            { name: "ai-backend", driver: "bridge", internal: true, labels: this.labels("backend") },
+            resourceOpts,
+        );
+
+        const volumes: Partial<Record<NasExport, docker.Volume>> = {};
+        for (const exportName of args.placed.mounts) volumes[exportName] = this.nasVolume(exportName);
+        this.nasVolumes = volumes;
+
+        for (const spec of hostAgentSpecs(args.placed, args.config.images)) this.container(spec, this);
+
+        this.registerOutputs({ provider: this.provider, frontendNetwork: this.frontendNetwork.name, backendNetwork: this.backendNetwork.name });
+    }
+
+    /** The image pulled once on this machine, shared by every container that uses it. */
+    public image(ref: string): docker.RemoteImage {
+        let image = this.images.get(ref);
+        if (image === undefined) {
+            const slug = ref.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
+            image = new docker.RemoteImage(`${this.machineName}-image-${slug}`, { name: ref, keepLocally: true }, { parent: this, provider: this.provider });
+            this.images.set(ref, image);
+        }
+        return image;
+    }
+
+    /** The one way to run a container: the platform's hardening, on this machine's daemon, under `parent`. */
+    public container(spec: ContainerSpec, parent: pulumi.Resource, opts?: pulumi.CustomResourceOptions): docker.Container {
+        const image = this.image(spec.image);
+        return new docker.Container(
+            `${this.machineName}-${spec.name}`,
+            containerArgs({ machine: this.machineName, address: this.placed.address }, spec, image.imageId),
+            { ...opts, parent, provider: this.provider },
+        );
+    }
+
+    /** A local named volume on this machine (databases, SQLite stores: never NFS). */
+    public localVolume(part: string, parent: pulumi.Resource): docker.Volume {
+        return new docker.Volume(
+            `${this.machineName}-${part}`,
+            { name: `ai-${part}`, driver: "local", labels: this.labels(part) },
+            { parent, provider: this.provider, retainOnDelete: true },
+        );
+    }
+
+    private nasVolume(exportName: NasExport): docker.Volume {
+        const nas = this.config.nas;
+        const args: docker.VolumeArgs =
+            nas === undefined
+                ? { name: `ai-${exportName}`, driver: "local", labels: this.labels(exportName) }
+                : {
+                      name: `ai-nas-${exportName}`,
+                      driver: "local",
+                      driverOpts: { type: "nfs", o: `addr=${nas.address},rw,nfsvers=${nas.nfsVersion},hard,noatime`, device: `:${nas.exports[exportName]}` },
+                      labels: this.labels(exportName),
+                  };
+        return new docker.Volume(`${this.machineName}-${exportName}`, args, { parent: this, provider: this.provider });
+    }
+
+    private labels(part: string): docker.types.input.VolumeLabel[] {
+        return [
+            { label: "ai-platform.platform", value: "ai-platform" },
+            { label: "ai-platform.machine", value: this.machineName },
+            { label: "ai-platform.part", value: part },
+        ];
+    }
+}

@@ -1,0 +1,157 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { parse } from "yaml";
+
+export const projectRoot = path.resolve(__dirname, "..", "..");
+
+/** A resource the program registered, as the engine would see it. */
+export interface RegisteredResource {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+    /** The name of the parent resource (undefined for the stack's direct children). */
+    readonly parent?: string;
+    readonly provider?: string;
+    readonly custom: boolean;
+}
+
+export interface ProgramRun {
+    readonly resources: RegisteredResource[];
+    /** The program's exports, resolved; secret outputs are reported in `secretOutputs`. */
+    readonly outputs: Record<string, unknown>;
+    readonly secretOutputs: Set<string>;
+    readonly error?: Error;
+}
+
+export type StackConfig = Record<string, unknown>;
+
+/** The `ai-platform:*` values of a stack file, keys without the namespace. */
+export function readStackConfig(stackFile: string): StackConfig {
+    const doc = parse(fs.readFileSync(path.join(projectRoot, stackFile), "utf8")) as { config: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(doc.config).map(([key, value]) => [key.replace(/^ai-platform:/, ""), value]));
+}
+
+const secretSignature = "4dabf18193072939515e22adb298388d";
+
+/** Strips the secret envelope the runtime puts around secret inputs, keeping the value. */
+export function unwrapSecrets(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value !== null && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[secretSignature] !== undefined) return unwrapSecrets(record.value);
+        return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
+    }
+    return value;
+}
+
+/** The mock monitor names every resource through newUrn(parent, type, name): record the parent there. */
+const parentUrns = new Map<string, string>();
+const monitorPrototype = MockMonitor.prototype as unknown as { newUrn(parent: string, type: string, name: string): string };
+const newUrn = monitorPrototype.newUrn;
+monitorPrototype.newUrn = function (this: unknown, parent: string, type: string, name: string): string {
+    parentUrns.set(`${type}::${name}`, parent);
+    return newUrn.call(this, parent, type, name);
+};
+
+function parentName(type: string, name: string): string | undefined {
+    const urn = parentUrns.get(`${type}::${name}`);
+    if (urn === undefined || urn === "" || urn.includes("pulumi:pulumi:Stack")) return undefined;
+    return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** Mock provider state for the resource types whose outputs the program reads. */
+function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    switch (type) {
+        case "random:index/randomPassword:RandomPassword": {
+            const value = `generated-${name}-${"x".repeat(8)}`;
+            // The real provider marks result and bcryptHash secret (additionalSecretOutputs); mocks ignore that, so do it here.
+            return { ...inputs, result: pulumi.secret(value), bcryptHash: pulumi.secret(`$2a$10$${Buffer.from(value).toString("base64")}`) };
+        }
+        case "docker:index/remoteImage:RemoteImage":
+            return { ...inputs, imageId: `sha256:${Buffer.from(String(inputs.name)).toString("hex").padEnd(64, "0").slice(0, 64)}`, repoDigest: `${inputs.name}@sha256:0` };
+        case "docker:index/network:Network":
+        case "docker:index/volume:Volume":
+            return { ...inputs, name: inputs.name ?? name };
+        default:
+            return inputs;
+    }
+}
+
+/**
+ * Runs the real program (index.ts) under Pulumi's mocks with the given stack config, the way
+ * `pulumi preview` would evaluate it, and returns every registered resource and output.
+ */
+export async function runProgram(config: StackConfig, options: { secretKeys?: string[] } = {}): Promise<ProgramRun> {
+    const resources: RegisteredResource[] = [];
+    parentUrns.clear();
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
+                resources.push({ type: args.type, name: args.name, inputs, custom: args.custom ?? true, provider: args.provider });
+                return { id: args.custom === false ? "" : `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
+            },
+            call(args) {
+                return args.inputs;
+            },
+        },
+        "ai-platform",
+        "test",
+        true,
+    );
+    const namespaced = Object.fromEntries(
+        Object.entries(config).map(([key, value]) => [`ai-platform:${key}`, typeof value === "string" ? value : JSON.stringify(value)]),
+    );
+    pulumi.runtime.setAllConfig(namespaced, (options.secretKeys ?? []).map((key) => `ai-platform:${key}`));
+
+    for (const cached of Object.keys(require.cache)) {
+        if (cached.startsWith(projectRoot) && !cached.includes("node_modules") && !cached.includes(`${path.sep}test${path.sep}`)) {
+            delete require.cache[cached];
+        }
+    }
+    let program: Record<string, unknown>;
+    try {
+        program = require(path.join(projectRoot, "index.ts")) as Record<string, unknown>;
+    } catch (error) {
+        await settle();
+        return { resources: withParents(resources), outputs: {}, secretOutputs: new Set(), error: error as Error };
+    }
+    const outputs: Record<string, unknown> = {};
+    const secretOutputs = new Set<string>();
+    for (const [key, value] of Object.entries(program)) {
+        if (pulumi.Output.isInstance(value)) {
+            if (await pulumi.isSecret(value)) secretOutputs.add(key);
+            outputs[key] = await new Promise((resolve) => value.apply(resolve));
+        } else {
+            outputs[key] = value;
+        }
+    }
+    await settle();
+    return { resources: withParents(resources), outputs, secretOutputs };
+}
+
+function withParents(resources: RegisteredResource[]): RegisteredResource[] {
+    return resources.map((r) => ({ ...r, parent: parentName(r.type, r.name) }));
+}
+
+/** Lets registrations still in flight reach the mock. */
+async function settle(): Promise<void> {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+export function ofType(run: ProgramRun, type: string): RegisteredResource[] {
+    return run.resources.filter((r) => r.type === type);
+}
+
+export const types = {
+    machine: "ai-platform:machines:Machine",
+    provider: "pulumi:providers:docker",
+    container: "docker:index/container:Container",
+    network: "docker:index/network:Network",
+    volume: "docker:index/volume:Volume",
+    image: "docker:index/remoteImage:RemoteImage",
+    password: "random:index/randomPassword:RandomPassword",
+    command: "command:remote:Command",
+} as const;
