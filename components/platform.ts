@@ -28,6 +28,9 @@ export function buildPlatform(config: PlatformConfig, userSecrets: UserSecrets):
     const secrets = new PlatformSecrets("platform");
     const machines = new Map(placement.machines.map((placed) => [placed.name, new Machine(placed.name, { placed, config })]));
     const context: PlatformContext = { config, placement, catalog, secrets, userSecrets, machines };
+
+    // Service families. Each places its components under the Machine that runs them.
+    // (one line per family: deployXxx(context);)
     void context;
 
     const url = (service: Parameters<typeof catalogEntry>[1]) => catalogEntry(catalog, service)?.url;
