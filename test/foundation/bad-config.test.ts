@@ -1,0 +1,110 @@
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { readStackConfig, runProgram, StackConfig } from "../harness/program";
+
+const homelab = readStackConfig("Pulumi.homelab.yaml");
+type Machines = Record<string, Record<string, unknown>>;
+const machines = homelab.machines as Machines;
+
+function withMachine(name: string, change: Record<string, unknown> | undefined): StackConfig {
+    const next: Machines = { ...machines };
+    if (change === undefined) delete next[name];
+    else next[name] = { ...machines[name], ...change };
+    return { ...homelab, machines: next };
+}
+
+function withModels(models: unknown[]): StackConfig {
+    return { ...homelab, models };
+}
+
+/** Each case: a broken stack config, and what its error must say (the path and the problem). */
+const cases: { name: string; config: StackConfig; expect: RegExp[] }[] = [
+    { name: "missing lanCidr", config: { ...homelab, lanCidr: undefined }, expect: [/ai-platform:lanCidr: is required/] },
+    { name: "lanCidr not a CIDR", config: { ...homelab, lanCidr: "192.168.10.0" }, expect: [/lanCidr: must be an IPv4 CIDR/] },
+    { name: "domain with spaces", config: { ...homelab, domain: "my lab" }, expect: [/domain: must be a DNS name/] },
+    { name: "unknown top-level key", config: { ...homelab, machine: {} }, expect: [/ai-platform:machine: is not a known key/] },
+    { name: "no machines", config: { ...homelab, machines: {}, models: [] }, expect: [/machines: must declare at least one machine/] },
+    { name: "machine name not a DNS label", config: { ...homelab, machines: { ...machines, Kratos_2: { address: "192.168.10.40", roles: ["tools"] } } }, expect: [/machines\.Kratos_2: machine name must be a DNS label/] },
+    { name: "address not IPv4", config: withMachine("zelus", { address: "zelus.local" }), expect: [/machines\.zelus\.address: must be an IPv4 address/] },
+    { name: "address outside lanCidr", config: withMachine("zelus", { address: "10.0.0.14" }), expect: [/machines\.zelus\.address: 10\.0\.0\.14 is outside lanCidr 192\.168\.10\.0\/24/] },
+    { name: "duplicate address", config: withMachine("zelus", { address: "192.168.10.13" }), expect: [/machines\.zelus\.address: 192\.168\.10\.13 is already used by machine thanatos/] },
+    { name: "unknown role", config: withMachine("zelus", { roles: ["toolz"] }), expect: [/machines\.zelus\.roles\[0\]: must be one of database, /] },
+    { name: "unknown machine key", config: withMachine("zelus", { gpus: 1 }), expect: [/machines\.zelus\.gpus: is not a known key/] },
+    { name: "no database machine", config: withMachine("erebus", { roles: ["tools"] }), expect: [/machines: exactly one enabled machine must have the database role; none has/] },
+    { name: "database machine disabled", config: withMachine("erebus", { enabled: false }), expect: [/machines: exactly one enabled machine must have the database role/] },
+    { name: "two database machines", config: withMachine("zelus", { roles: ["database"] }), expect: [/machines: at most one enabled machine may have the database role; erebus, zelus do/] },
+    { name: "two replicas", config: withMachine("zelus", { roles: ["database-replica"] }), expect: [/at most one enabled machine may have the database-replica role/] },
+    { name: "replica on the primary", config: withMachine("erebus", { roles: ["database", "database-replica"] }), expect: [/machines\.erebus\.roles: the database replica must not run on the primary's machine/] },
+    { name: "gpu vendor unknown", config: withMachine("kratos", { gpu: { vendor: "intel", vramGb: 16 } }), expect: [/machines\.kratos\.gpu\.vendor: must be nvidia or amd/] },
+    { name: "gpu without vramGb", config: withMachine("kratos", { gpu: { vendor: "nvidia" } }), expect: [/machines\.kratos\.gpu\.vramGb: is required/] },
+    { name: "gpu vramGb zero", config: withMachine("kratos", { gpu: { vendor: "nvidia", vramGb: 0 } }), expect: [/machines\.kratos\.gpu\.vramGb: must be greater than 0/] },
+    { name: "HSA override on NVIDIA", config: withMachine("kratos", { gpu: { vendor: "nvidia", vramGb: 24, hsaOverrideGfxVersion: "10.3.0" } }), expect: [/machines\.kratos\.gpu\.hsaOverrideGfxVersion: applies to AMD GPUs only/] },
+    { name: "docker host not a URL", config: withMachine("zelus", { docker: { host: "zelus:2375" } }), expect: [/machines\.zelus\.docker\.host: must be a Docker host URL/] },
+    { name: "model on an unknown machine", config: withModels([{ name: "llama3.1:8b", sizeGb: 5, nodes: ["kronos"] }]), expect: [/models\[0\]\.nodes\[0\]: kronos is not a machine in machines/] },
+    { name: "model on a machine without inference", config: withModels([{ name: "llama3.1:8b", sizeGb: 5, nodes: ["moros"] }]), expect: [/models\[0\]\.nodes\[0\]: moros does not have the inference role/] },
+    { name: "model too large for the GPU", config: withModels([{ name: "llama3.3:70b", sizeGb: 43, nodes: ["kratos"] }]), expect: [/models\[0\]\.nodes\[0\]: llama3\.3:70b needs 43 GB but kratos has 24 GB of VRAM/] },
+    { name: "model on a disabled machine", config: { ...withMachine("nyx", { enabled: false }) }, expect: [/models\[0\]\.nodes\[2\]: nyx is disabled/, /models\[1\]\.nodes\[1\]: nyx is disabled/] },
+    { name: "duplicate model name", config: withModels([{ name: "llama3.1:8b", sizeGb: 5, nodes: ["kratos"] }, { name: "llama3.1:8b", sizeGb: 5, nodes: ["nyx"] }]), expect: [/models\[1\]\.name: llama3\.1:8b is listed more than once/] },
+    { name: "model without nodes", config: withModels([{ name: "llama3.1:8b", sizeGb: 5, nodes: [] }]), expect: [/models\[0\]\.nodes: must name at least one inference machine/] },
+    { name: "model sizeGb negative", config: withModels([{ name: "llama3.1:8b", sizeGb: -1, nodes: ["kratos"] }]), expect: [/models\[0\]\.sizeGb: must be greater than 0/] },
+    { name: "model name not a tag", config: withModels([{ name: "Llama 3", sizeGb: 5, nodes: ["kratos"] }]), expect: [/models\[0\]\.name: must be an Ollama model tag/] },
+    { name: "CPU inference node without memoryGb", config: { ...withMachine("zelus", { roles: ["tools", "inference"] }), models: [{ name: "qwen2.5:0.5b", sizeGb: 0.4, nodes: ["zelus"] }] }, expect: [/models\[0\]\.nodes\[0\]: zelus has no gpu: set machines\.zelus\.memoryGb/] },
+    { name: "image pinned to latest", config: { ...homelab, images: { ollama: "ollama/ollama:latest" } }, expect: [/images\.ollama: must be pinned to a version tag or digest/] },
+    { name: "image key unknown", config: { ...homelab, images: { olama: "ollama/ollama:0.12.6" } }, expect: [/images\.olama: is not a known key/] },
+    { name: "no NAS with several machines", config: { ...homelab, nas: undefined }, expect: [/ai-platform:nas: is required when more than one machine is enabled/] },
+    { name: "NAS export not absolute", config: { ...homelab, nas: { address: "192.168.10.5", exports: { models: "tank/models", backups: "/mnt/tank/backups" } } }, expect: [/nas\.exports\.models: must be an absolute path/] },
+    { name: "NFS version unknown", config: { ...homelab, nas: { ...(homelab.nas as object), nfsVersion: "5" } }, expect: [/nas\.nfsVersion: must be 3, 4, 4\.1 or 4\.2/] },
+    { name: "webui without a gateway", config: withMachine("orpheus", { roles: ["inference", "webui"] }), expect: [/the webui role needs an enabled machine with the gateway role/] },
+    { name: "port clash on one machine", config: { ...homelab, ports: { grafana: 9090 } }, expect: [/ports: prometheus and grafana both publish 9090\/tcp on moros/] },
+    { name: "port override for an unknown service", config: { ...homelab, ports: { graphana: 3002 } }, expect: [/ports\.graphana: is not a service/] },
+    { name: "port out of range", config: { ...homelab, ports: { grafana: 70000 } }, expect: [/ports\.grafana: must be a port from 1 to 65535/] },
+    { name: "model store writer not an inference machine", config: { ...homelab, ollama: { modelStoreWriter: "moros" } }, expect: [/ollama\.modelStoreWriter: moros is not an enabled machine with the inference role/] },
+    { name: "fallback without apiKey", config: { ...homelab, fallback: { model: "openai/gpt-4o-mini" } }, expect: [/fallback\.apiKey: is required/] },
+    { name: "ssh port not a number", config: { ...homelab, ssh: { user: "deploy", port: "22" } }, expect: [/ssh\.port: /] },
+];
+
+describe("a broken stack config stops the program before any resource is registered", () => {
+    test("the table covers at least 25 distinct mistakes", () => {
+        assert.ok(cases.length >= 25, `only ${cases.length} cases`);
+        assert.equal(new Set(cases.map((c) => c.name)).size, cases.length);
+    });
+
+    for (const { name, config, expect } of cases) {
+        test(name, async () => {
+            const run = await runProgram(config);
+            assert.ok(run.error, "the program must fail");
+            assert.ok(pulumi.RunError.isInstance(run.error), "a RunError prints its message without a stack trace");
+            for (const pattern of expect) assert.match(run.error.message, pattern);
+            assert.match(run.error.message, /nothing was deployed/);
+            assert.deepEqual(run.resources.map((r) => r.name), [], "no resource may be registered");
+        });
+    }
+
+    test("every shape problem is reported at once, one line each", async () => {
+        const run = await runProgram({ ...withMachine("kratos", { gpu: { vendor: "nvidia", vramGb: 0 } }), domain: "bad domain", lanCidr: "nope" });
+        assert.ok(run.error);
+        const lines = run.error.message.split("\n").slice(1);
+        assert.equal(lines.length, 3, run.error.message);
+        assert.match(lines.join("\n"), /ai-platform:domain: must be a DNS name/);
+        assert.match(lines.join("\n"), /ai-platform:lanCidr: must be an IPv4 CIDR/);
+        assert.match(lines.join("\n"), /ai-platform:machines\.kratos\.gpu\.vramGb: must be greater than 0/);
+    });
+
+    test("every rule problem is reported at once, one line each", async () => {
+        const config = withMachine("zelus", { address: "10.0.0.14", roles: ["database"] });
+        const run = await runProgram({ ...config, models: [{ name: "llama3.3:70b", sizeGb: 43, nodes: ["kratos"] }] });
+        assert.ok(run.error);
+        const lines = run.error.message.split("\n").slice(1);
+        assert.equal(lines.length, 3, run.error.message);
+        assert.match(lines[0], /machines\.zelus\.address: .* outside lanCidr/);
+        assert.match(lines[1], /at most one enabled machine may have the database role/);
+        assert.match(lines[2], /models\[0\]\.nodes\[0\]: llama3\.3:70b needs 43 GB/);
+    });
+
+    test("a secret value in a broken config never appears in the error", async () => {
+        const run = await runProgram({ ...homelab, lanCidr: "nope", fallback: { model: "openai/gpt-4o-mini", apiKey: "sk-very-secret-value" } }, { secretKeys: ["fallback"] });
+        assert.ok(run.error);
+        assert.doesNotMatch(run.error.message, /sk-very-secret-value/);
+    });
+});
