@@ -11,6 +11,8 @@ export interface RegisteredResource {
     readonly type: string;
     readonly name: string;
     readonly inputs: Record<string, unknown>;
+    /** The inputs as the engine receives them: secret values still inside their secret envelope. */
+    readonly rawInputs: Record<string, unknown>;
     /** The name of the parent resource (undefined for the stack's direct children). */
     readonly parent?: string;
     readonly provider?: string;
@@ -61,11 +63,26 @@ function parentName(type: string, name: string): string | undefined {
     return urn.slice(urn.lastIndexOf("::") + 2);
 }
 
+/** Every string in a value that is not inside a secret envelope: what would be stored or shown in plain text. */
+export function plainStrings(value: unknown): string[] {
+    if (typeof value === "string") return [value];
+    if (Array.isArray(value)) return value.flatMap(plainStrings);
+    if (value !== null && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[secretSignature] !== undefined) return [];
+        return Object.values(record).flatMap(plainStrings);
+    }
+    return [];
+}
+
+/** Every generated password under the mocks contains this marker, so a test can find leaks. */
+export const generatedSecretMarker = "generated-secret-";
+
 /** Mock provider state for the resource types whose outputs the program reads. */
 function mockState(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
     switch (type) {
         case "random:index/randomPassword:RandomPassword": {
-            const value = `generated-${name}-${"x".repeat(8)}`;
+            const value = `${generatedSecretMarker}${name}-${"x".repeat(8)}`;
             // The real provider marks result and bcryptHash secret (additionalSecretOutputs); mocks ignore that, so do it here.
             return { ...inputs, result: pulumi.secret(value), bcryptHash: pulumi.secret(`$2a$10$${Buffer.from(value).toString("base64")}`) };
         }
@@ -90,7 +107,7 @@ export async function runProgram(config: StackConfig, options: { secretKeys?: st
         {
             newResource(args) {
                 const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
-                resources.push({ type: args.type, name: args.name, inputs, custom: args.custom ?? true, provider: args.provider });
+                resources.push({ type: args.type, name: args.name, inputs, rawInputs: args.inputs, custom: args.custom ?? true, provider: args.provider });
                 return { id: args.custom === false ? "" : `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
             },
             call(args) {

@@ -1,0 +1,58 @@
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { isPinned } from "../../config/images";
+import { containerArgs, ContainerSpec } from "../../components/container/spec";
+
+const host = { machine: "kratos", address: "192.168.10.22" };
+const base: ContainerSpec = { name: "demo", image: "demo/demo:1.0.0", healthcheck: { test: ["CMD", "true"] } };
+
+function unwrap<T>(value: pulumi.Input<T> | undefined): Promise<T | undefined> {
+    return new Promise((resolve) => pulumi.output(value).apply((v) => resolve(v as T | undefined)));
+}
+
+describe("the container builder", () => {
+    test("binds every published port to the machine's LAN address", () => {
+        const args = containerArgs(host, { ...base, ports: [{ internal: 8080, external: 3000 }, { internal: 53, external: 53, protocol: "udp" }] }, "sha256:1");
+        assert.deepEqual(args.ports, [
+            { internal: 8080, external: 3000, ip: "192.168.10.22", protocol: "tcp" },
+            { internal: 53, external: 53, ip: "192.168.10.22", protocol: "udp" },
+        ]);
+    });
+
+    test("labels a container without a healthcheck with the reason and leaves it to monitoring, not autoheal", async () => {
+        const args = containerArgs(host, { ...base, healthcheck: { none: "scratch image: no shell" } }, "sha256:1");
+        const labels = await unwrap(args.labels);
+        assert.deepEqual(
+            (labels as { label: string; value: string }[]).map((l) => `${l.label}=${l.value}`),
+            ["ai-platform.platform=ai-platform", "ai-platform.machine=kratos", "ai-platform.service=demo", "ai-platform.no-healthcheck=scratch image: no shell"],
+        );
+        assert.equal(args.healthcheck, undefined);
+    });
+
+    test("keeps secret env values and secret files secret", async () => {
+        const args = containerArgs(host, { ...base, secretEnv: { API_KEY: pulumi.secret("k") }, secretFiles: [{ path: "/run/secrets/pw", content: pulumi.secret("pw") }] }, "sha256:1");
+        const envs = args.envs as pulumi.Output<string>[];
+        assert.equal(await pulumi.isSecret(pulumi.output(envs[0])), true);
+        const uploads = args.uploads as unknown as { content: pulumi.Output<string> }[];
+        assert.equal(await pulumi.isSecret(uploads[0].content), true);
+    });
+
+    test("host-network agents publish no ports and join no bridge network", () => {
+        const args = containerArgs(host, { ...base, hostNetwork: true, ports: [{ internal: 9100, external: 9100 }] }, "sha256:1");
+        assert.equal(args.networkMode, "host");
+        assert.equal(args.ports, undefined);
+        assert.equal(args.networksAdvanced, undefined);
+    });
+});
+
+describe("image pinning", () => {
+    test("accepts version tags and digests, rejects latest and untagged names", () => {
+        assert.equal(isPinned("ollama/ollama:0.12.6"), true);
+        assert.equal(isPinned("registry.local:5000/ollama/ollama:0.12.6-rocm"), true);
+        assert.equal(isPinned(`postgres@sha256:${"a".repeat(64)}`), true);
+        assert.equal(isPinned("ollama/ollama:latest"), false);
+        assert.equal(isPinned("ollama/ollama"), false);
+        assert.equal(isPinned("registry.local:5000/ollama/ollama"), false);
+    });
+});
