@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Destroys every resource on one machine, and nothing on the others.
+#
+# Every resource on machine NAME descends from its Machine component, so targeting that
+# component (children are included) with --target-dependents removes the machine alone.
+# The next `pulumi up` recreates it unless the stack config says `enabled: false`.
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: scripts/destroy-machine.sh NAME [--stack STACK] [--yes]
+
+Destroys the containers, networks, volumes and Docker provider of machine NAME (and whatever
+depends on them) with `pulumi destroy --target <NAME's Machine URN> --target-dependents`.
+Database and Uptime Kuma data volumes are retained on the host (retainOnDelete).
+
+  --stack STACK  the Pulumi stack (default: the selected stack)
+  --yes          do not ask for confirmation
+
+To keep the machine out of the next `pulumi up`, set
+`ai-platform:machines.NAME.enabled: false` in the stack config instead (or as well).
+USAGE
+}
+
+machine=""
+stack=""
+assume_yes=false
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        --yes|-y) assume_yes=true ;;
+        --stack) [ $# -ge 2 ] || { usage >&2; exit 2; }; stack="$2"; shift ;;
+        -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+        *) [ -z "$machine" ] || { usage >&2; exit 2; }; machine="$1" ;;
+    esac
+    shift
+done
+
+if [ -z "$machine" ]; then
+    usage >&2
+    exit 2
+fi
+if ! printf '%s' "$machine" | grep -Eq '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'; then
+    echo "error: '$machine' is not a machine name (a DNS label)" >&2
+    exit 2
+fi
+
+pulumi=${PULUMI:-npx --no-install pulumi}
+if [ -z "$stack" ]; then
+    stack=$($pulumi stack --show-name)
+fi
+project=ai-platform
+urn="urn:pulumi:${stack}::${project}::ai-platform:machines:Machine::${machine}"
+
+echo "This destroys every resource of machine '${machine}' in stack '${stack}':"
+echo "  ${urn}"
+echo "and every resource that depends on it."
+if [ "$assume_yes" != true ]; then
+    printf 'Type the machine name to confirm: '
+    read -r answer
+    if [ "$answer" != "$machine" ]; then
+        echo "aborted: nothing was destroyed" >&2
+        exit 1
+    fi
+fi
+
+exec $pulumi destroy --stack "$stack" --target "$urn" --target-dependents --yes
