@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { after, describe, it } from "node:test";
+import { PlatformConfig, validatePlatform } from "../../config/platform";
+import { place, PlacedMachine } from "../../machines/placement";
+import { preflightDigest, preflightEndpoint, renderPreflight } from "../../machines/preflight";
+import { readStackConfig } from "../harness/program";
+
+function configOf(stackFile: string): PlatformConfig {
+    const result = validatePlatform(readStackConfig(stackFile));
+    if (!result.ok) throw new Error(JSON.stringify(result.issues));
+    return result.config;
+}
+
+const homelab = configOf("Pulumi.homelab.yaml");
+const local = configOf("Pulumi.local.yaml");
+const machineOf = (config: PlatformConfig, name: string): PlacedMachine => {
+    const machine = place(config).machines.find((m) => m.name === name);
+    assert.ok(machine, name);
+    return machine;
+};
+const script = (name: string, config = homelab): string => renderPreflight(machineOf(config, name), config.nas);
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"));
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * Runs a rendered script with /bin/sh and a PATH holding only the real basics plus the given fake
+ * tools, so each case controls exactly what the "machine" has installed.
+ */
+function runScript(text: string, fakes: Record<string, string>): { code: number; stdout: string; stderr: string } {
+    const bin = fs.mkdtempSync(path.join(dir, "bin-"));
+    for (const tool of ["awk", "grep", "id", "hostname", "stat", "cat"]) fs.symlinkSync(`/usr/bin/${tool}`, path.join(bin, tool));
+    for (const [tool, body] of Object.entries(fakes)) fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    const file = path.join(bin, "preflight.sh");
+    fs.writeFileSync(file, text);
+    const run = spawnSync("/bin/sh", [file], { env: { PATH: bin }, encoding: "utf8" });
+    return { code: run.status ?? -1, stdout: run.stdout, stderr: run.stderr };
+}
+
+const docker = (version: string, runtimes = '{"runc":{}}') => `case "$*" in
+  version*) echo "${version}" ;;
+  info*) echo '${runtimes}' ;;
+esac`;
+const nvidiaSmi = (gpus: number) => `i=0; while [ $i -lt ${gpus} ]; do echo "GPU $i: NVIDIA GeForce RTX 4090 (UUID: GPU-$i)"; i=$((i+1)); done`;
+const showmount = (paths: string[]) => paths.map((p) => `echo "${p} 192.168.10.0/24"`).join("\n");
+
+describe("preflight script renderer", () => {
+    it("renders checks by vendor and mounts: NVIDIA, AMD, NAS exports, nothing GPU on CPU machines", () => {
+        const orpheus = script("orpheus");
+        assert.match(orpheus, /nvidia-smi -L/);
+        assert.match(orpheus, /nvidia-container-cli/);
+        assert.doesNotMatch(orpheus, /\/dev\/kfd/);
+        assert.match(orpheus, /'\/mnt\/tank\/ai\/models'/);
+        assert.doesNotMatch(orpheus, /\/mnt\/tank\/ai\/backups/);
+
+        const hades = script("hades");
+        assert.match(hades, /\/dev\/kfd/);
+        assert.match(hades, /rocm-smi/);
+        assert.match(hades, /amd-smi/);
+        assert.match(hades, /!= 110 \]/, "the configured render group id is checked");
+        assert.doesNotMatch(hades, /nvidia-smi/);
+
+        const erebus = script("erebus");
+        assert.match(erebus, /'\/mnt\/tank\/ai\/backups'/);
+        assert.doesNotMatch(erebus, /nvidia-smi|\/dev\/kfd/);
+
+        const hephaestus = script("hephaestus");
+        assert.doesNotMatch(hephaestus, /2049|nvidia-smi|\/dev\/kfd/, "an edge machine mounts nothing and has no GPU");
+        assert.match(hephaestus, /docker version/);
+
+        const single = script("local", local);
+        assert.doesNotMatch(single, /2049/, "no NAS in the local stack");
+    });
+
+    it("passes shellcheck for every machine of both stacks", () => {
+        const scripts = [
+            ...place(homelab).machines.map((m) => [m.name, renderPreflight(m, homelab.nas)]),
+            ...place(local).machines.map((m) => [`local stack ${m.name}`, renderPreflight(m, local.nas)]),
+        ];
+        for (const [name, text] of scripts) {
+            const file = path.join(dir, `${name.replace(/\W/g, "-")}.sh`);
+            fs.writeFileSync(file, text);
+            const run = spawnSync("shellcheck", ["--shell=sh", "--severity=style", file], { encoding: "utf8" });
+            assert.equal(run.status, 0, `${name}:\n${run.stdout}${run.stderr}`);
+        }
+    });
+
+    it("connects over SSH like the Docker provider, or locally for a unix socket", () => {
+        assert.deepEqual(preflightEndpoint(machineOf(homelab, "orpheus"), homelab.ssh), { kind: "ssh", host: "192.168.10.21", user: "deploy", port: 22 });
+        assert.deepEqual(preflightEndpoint(machineOf(local, "local"), local.ssh), { kind: "local" });
+        const custom = { ...machineOf(homelab, "nyx"), dockerHost: "ssh://ops@nyx.lab:2222" };
+        assert.deepEqual(preflightEndpoint(custom, homelab.ssh), { kind: "ssh", host: "nyx.lab", user: "ops", port: 2222 });
+    });
+
+    it("changes its digest (the command's trigger) when a check changes", () => {
+        const before = script("orpheus");
+        const moreGpus = renderPreflight({ ...machineOf(homelab, "orpheus"), gpu: { vendor: "nvidia", vramGb: 24, count: 2 } }, homelab.nas);
+        assert.equal(preflightDigest(before), preflightDigest(script("orpheus")));
+        assert.notEqual(preflightDigest(before), preflightDigest(moreGpus));
+    });
+});
+
+describe("preflight script, run against fake machines", () => {
+    const exportsOk = showmount(["/mnt/tank/ai/models", "/mnt/tank/ai/backups"]);
+
+    it("passes on a healthy NVIDIA node", () => {
+        const run = runScript(script("orpheus"), { docker: docker("27.3.1", '{"nvidia":{},"runc":{}}'), "nvidia-smi": nvidiaSmi(1), nc: "exit 0", showmount: exportsOk });
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /ok: Docker Engine 27\.3\.1/);
+        assert.match(run.stdout, /ok: 1 NVIDIA GPU/);
+        assert.match(run.stdout, /ok: export \/mnt\/tank\/ai\/models/);
+        assert.match(run.stdout, /all checks passed/);
+    });
+
+    it("fails, saying what to fix, when Docker is missing, unreachable or too old", () => {
+        const missing = runScript(script("hephaestus"), {});
+        assert.equal(missing.code, 1);
+        assert.match(missing.stderr, /FAILED: docker is not installed\n  fix: install Docker Engine 24\.0 or later/);
+
+        const unreachable = runScript(script("hephaestus"), { docker: "exit 1" });
+        assert.equal(unreachable.code, 1);
+        assert.match(unreachable.stderr, /the Docker daemon is not reachable as user .*\n  fix: .*usermod -aG docker/);
+
+        const old = runScript(script("hephaestus"), { docker: docker("20.10.24") });
+        assert.equal(old.code, 1);
+        assert.match(old.stderr, /Docker Engine 20\.10\.24 is older than 24\.0/);
+        assert.match(old.stderr, /1 check\(s\) failed; nothing was deployed/);
+
+        assert.equal(runScript(script("hephaestus"), { docker: docker("24.0.7") }).code, 0);
+    });
+
+    it("fails on an NVIDIA node without the driver, with too few GPUs, or without the container toolkit", () => {
+        const base = { docker: docker("27.3.1", '{"nvidia":{}}'), nc: "exit 0", showmount: exportsOk };
+        const noDriver = runScript(script("kratos"), base);
+        assert.match(noDriver.stderr, /nvidia-smi is not installed\n  fix: install the NVIDIA driver/);
+        const brokenDriver = runScript(script("kratos"), { ...base, "nvidia-smi": "echo 'NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver'; exit 9" });
+        assert.match(brokenDriver.stderr, /cannot talk to the NVIDIA driver: NVIDIA-SMI has failed/);
+        const twoDeclared = renderPreflight({ ...machineOf(homelab, "kratos"), gpu: { vendor: "nvidia", vramGb: 24, count: 2 } }, homelab.nas);
+        const tooFew = runScript(twoDeclared, { ...base, "nvidia-smi": nvidiaSmi(1) });
+        assert.match(tooFew.stderr, /lists 1 GPU\(s\), the config declares 2\n  fix: .*set gpu\.count of kratos to 1/);
+        const noToolkit = runScript(script("kratos"), { ...base, docker: docker("27.3.1"), "nvidia-smi": nvidiaSmi(1) });
+        assert.equal(noToolkit.code, 1);
+        assert.match(noToolkit.stderr, /NVIDIA container toolkit is missing.*\n  fix: install nvidia-container-toolkit/);
+        const toolkitCli = runScript(script("kratos"), { ...base, docker: docker("27.3.1"), "nvidia-smi": nvidiaSmi(1), "nvidia-container-cli": "exit 0" });
+        assert.equal(toolkitCli.code, 0, toolkitCli.stderr);
+    });
+
+    it("fails on an AMD node without /dev/kfd or the ROCm tools", () => {
+        const run = runScript(script("hades"), { docker: docker("27.3.1"), nc: "exit 0", showmount: exportsOk });
+        assert.equal(run.code, 1);
+        assert.match(run.stderr, /\/dev\/kfd is missing\n  fix: install the amdgpu driver with ROCm support/);
+        assert.match(run.stderr, /neither rocm-smi nor amd-smi is installed/);
+    });
+
+    it("fails when the NAS does not answer or does not export what the machine mounts", () => {
+        const down = runScript(script("erebus"), { docker: docker("27.3.1"), nc: "exit 1" });
+        assert.equal(down.code, 1);
+        assert.match(down.stderr, /NFS server '?192\.168\.10\.5'? does not answer on port 2049/);
+        const missingExport = runScript(script("erebus"), { docker: docker("27.3.1"), nc: "exit 0", showmount: showmount(["/mnt/tank/ai/models"]) });
+        assert.equal(missingExport.code, 1);
+        assert.match(missingExport.stderr, /the NAS does not export \/mnt\/tank\/ai\/backups\n  fix: create the NFS share/);
+        const v4Only = runScript(script("erebus"), { docker: docker("27.3.1"), nc: "exit 0", showmount: "echo 'clnt_create: RPC: Program not registered' >&2; exit 1" });
+        assert.equal(v4Only.code, 0, v4Only.stderr);
+        assert.match(v4Only.stdout, /exports not listed/);
+    });
+});
