@@ -21,7 +21,7 @@ export const defaultImages = {
     alloy: "grafana/alloy:v1.11.3",
     blackboxExporter: "prom/blackbox-exporter:v0.27.0",
     nodeExporter: "quay.io/prometheus/node-exporter:v1.10.2",
-    cadvisor: "ghcr.io/google/cadvisor:v0.54.1",
+    cadvisor: "ghcr.io/google/cadvisor:v0.57.0",
     autoheal: "willfarrell/autoheal:1.2.0",
     dcgmExporter: "nvcr.io/nvidia/k8s/dcgm-exporter:4.4.1-4.6.0-ubuntu22.04",
     amdExporter: "rocm/device-metrics-exporter:v1.4.0",
