@@ -5,6 +5,7 @@ import { Machine } from "../machines/machine";
 import { place } from "../machines/placement";
 import { buildCatalog, catalogEntry, machinesOutput, servicesOutput } from "./catalog/catalog";
 import { PlatformContext } from "./context";
+import { deployMonitoring } from "./monitoring/monitoring";
 import { PlatformSecrets } from "./secrets/secrets";
 
 /** The stack outputs; endpoints are plain values, credentials are secrets. */
@@ -26,12 +27,12 @@ export function buildPlatform(config: PlatformConfig, userSecrets: UserSecrets):
     const placement = place(config);
     const catalog = buildCatalog(placement, config.domain);
     const secrets = new PlatformSecrets("platform");
-    const machines = new Map(placement.machines.map((placed) => [placed.name, new Machine(placed.name, { placed, config })]));
+    const machines = new Map(placement.machines.map((placed) => [placed.name, new Machine(placed.name, { placed, config, sshPrivateKey: userSecrets.sshPrivateKey })]));
     const context: PlatformContext = { config, placement, catalog, secrets, userSecrets, machines };
 
     // Service families. Each places its components under the Machine that runs them.
     // (one line per family: deployXxx(context);)
-    void context;
+    deployMonitoring(context);
 
     const url = (service: Parameters<typeof catalogEntry>[1]) => catalogEntry(catalog, service)?.url;
     return {

@@ -1,7 +1,9 @@
 import { Images } from "../config/images";
+import { PlatformConfig } from "../config/platform";
 import { ContainerSpec } from "../components/container/spec";
-import { PlacedMachine } from "./placement";
-import { serviceKinds } from "./services";
+import { alloyPaths, renderAlloyConfig } from "../components/monitoring/alloy";
+import { findService, lanUrl, place, PlacedMachine } from "./placement";
+import { ServiceName, ServicePort, serviceKinds } from "./services";
 
 const nodeExporterPort = serviceKinds["node-exporter"].port;
 const cadvisorPort = serviceKinds.cadvisor.port;
@@ -50,7 +52,71 @@ function autoheal(images: Images): ContainerSpec {
     };
 }
 
-/** The agents every enabled machine runs, whatever its roles. */
-export function hostAgentSpecs(machine: PlacedMachine, images: Images): ContainerSpec[] {
-    return [nodeExporter(machine, images), cadvisor(images), autoheal(images)];
+/** The port a service publishes on this machine, when it is placed here. */
+function placedPort(machine: PlacedMachine, service: ServiceName): ServicePort | undefined {
+    return machine.services.find((placed) => placed.service === service)?.port;
+}
+
+/** An HTTP check with bash alone (`/dev/tcp`), for images that ship neither curl nor wget. */
+function bashHttpCheck(port: number, path: string): string[] {
+    return ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' >&3 && read -r _ status _ <&3 && [ "$status" = 200 ]`];
+}
+
+/** Grafana Alloy ships every container's logs on the machine to Loki; its image has bash but no HTTP client. */
+function alloy(machine: PlacedMachine, port: ServicePort, images: Images, lokiPushUrl: string | undefined): ContainerSpec {
+    return {
+        name: "alloy",
+        image: images.alloy,
+        ports: [port],
+        mounts: [
+            { containerPath: alloyPaths.dockerSocket, hostPath: alloyPaths.dockerSocket, readOnly: true },
+            // Read positions survive a restart, so logs are neither lost nor shipped twice.
+            { containerPath: alloyPaths.data, volumeName: "ai-alloy-data" },
+        ],
+        files: [{ path: alloyPaths.config, content: renderAlloyConfig({ machine: machine.name, lokiPushUrl }) }],
+        command: ["run", `--server.http.listen-addr=0.0.0.0:${port.internal}`, `--storage.path=${alloyPaths.data}`, alloyPaths.config],
+        healthcheck: { test: bashHttpCheck(port.internal, "/-/ready") },
+    };
+}
+
+/** NVIDIA DCGM exporter: all GPUs, SYS_ADMIN for the profiling counters; Ubuntu-based, no HTTP client. */
+function dcgmExporter(port: ServicePort, images: Images): ContainerSpec {
+    return {
+        name: "dcgm-exporter",
+        image: images.dcgmExporter,
+        ports: [port],
+        nvidiaGpus: true,
+        capabilities: ["SYS_ADMIN"],
+        healthcheck: { test: bashHttpCheck(port.internal, "/health") },
+    };
+}
+
+/** AMD device-metrics-exporter reads the GPUs through /dev/kfd and /dev/dri; UBI-based, with bash. */
+function amdExporter(port: ServicePort, images: Images): ContainerSpec {
+    return {
+        name: "amd-exporter",
+        image: images.amdExporter,
+        ports: [port],
+        devices: ["/dev/kfd", "/dev/dri"],
+        healthcheck: { test: bashHttpCheck(port.internal, "/metrics") },
+    };
+}
+
+/** Loki's push endpoint on the monitoring machine, if one is enabled. */
+export function lokiPushUrl(config: PlatformConfig): string | undefined {
+    const loki = findService(place(config), "loki");
+    return loki && lanUrl(loki, "/loki/api/v1/push");
+}
+
+/** The agents every enabled machine runs, whatever its roles, plus the GPU exporter its GPU calls for. */
+export function hostAgentSpecs(machine: PlacedMachine, config: PlatformConfig): ContainerSpec[] {
+    const images = config.images;
+    const specs = [nodeExporter(machine, images), cadvisor(images), autoheal(images)];
+    const alloyPort = placedPort(machine, "alloy");
+    if (alloyPort) specs.push(alloy(machine, alloyPort, images, lokiPushUrl(config)));
+    const dcgmPort = placedPort(machine, "dcgm-exporter");
+    if (dcgmPort) specs.push(dcgmExporter(dcgmPort, images));
+    const amdPort = placedPort(machine, "amd-exporter");
+    if (amdPort) specs.push(amdExporter(amdPort, images));
+    return specs;
 }

@@ -4,6 +4,7 @@ import { ContainerSpec, containerArgs } from "../components/container/spec";
 import { PlatformConfig } from "../config/platform";
 import { hostAgentSpecs } from "./agents";
 import { NasExport, PlacedMachine } from "./placement";
+import { preflightCommand } from "./preflight-command";
 
 /** SSH options for the Docker provider: it opens a session per operation, so share one and keep it alive. */
 export const sshOptions = [
@@ -19,6 +20,8 @@ export interface MachineArgs {
     readonly placed: PlacedMachine;
     /** The validated platform config (images, NAS). */
     readonly config: PlatformConfig;
+    /** The SSH private key (the user's secret ssh.privateKey) for the preflight check; ssh-agent when absent. */
+    readonly sshPrivateKey?: pulumi.Input<string>;
 }
 
 /**
@@ -39,6 +42,8 @@ export class Machine extends pulumi.ComponentResource {
     public readonly backendNetwork: docker.Network;
     /** NFS volumes of the NAS exports this machine uses (local volumes when the lab has no NAS). */
     public readonly nasVolumes: Readonly<Partial<Record<NasExport, docker.Volume>>>;
+    /** Checks Docker, the GPU stack and the NAS exports on the machine; every container here waits for it. */
+    public readonly preflight: pulumi.CustomResource;
     private readonly config: PlatformConfig;
     private readonly images = new Map<string, docker.RemoteImage>();
 
@@ -47,6 +52,7 @@ export class Machine extends pulumi.ComponentResource {
         this.machineName = name;
         this.placed = args.placed;
         this.config = args.config;
+        this.preflight = preflightCommand(args.placed, args.config, args.sshPrivateKey, this);
 
         const sshHost = args.placed.dockerHost.startsWith("ssh://");
         this.provider = new docker.Provider(`${name}-docker`, { host: args.placed.dockerHost, sshOpts: sshHost ? sshOptions : undefined }, { parent: this });
@@ -63,17 +69,24 @@ export class Machine extends pulumi.ComponentResource {
         for (const exportName of args.placed.mounts) volumes[exportName] = this.nasVolume(exportName);
         this.nasVolumes = volumes;
 
-        for (const spec of hostAgentSpecs(args.placed, args.config.images)) this.container(spec, this);
+        for (const spec of hostAgentSpecs(args.placed, args.config)) this.container(spec, this);
 
         this.registerOutputs({ provider: this.provider, frontendNetwork: this.frontendNetwork.name, backendNetwork: this.backendNetwork.name });
     }
 
-    /** The image pulled once on this machine, shared by every container that uses it. */
-    public image(ref: string): docker.RemoteImage {
+    /**
+     * The image pulled once on this machine, shared by every container that uses it. `builtBy`
+     * names the build that tags `ref` on this daemon: the image is then looked up after it, not pulled.
+     */
+    public image(ref: string, builtBy?: pulumi.Resource): docker.RemoteImage {
         let image = this.images.get(ref);
         if (image === undefined) {
             const slug = ref.replace(/[^A-Za-z0-9]+/g, "-").replace(/^-|-$/g, "");
-            image = new docker.RemoteImage(`${this.machineName}-image-${slug}`, { name: ref, keepLocally: true }, { parent: this, provider: this.provider });
+            image = new docker.RemoteImage(
+                `${this.machineName}-image-${slug}`,
+                { name: ref, keepLocally: true },
+                { parent: this, provider: this.provider, dependsOn: builtBy && [builtBy] },
+            );
             this.images.set(ref, image);
         }
         return image;
@@ -85,7 +98,7 @@ export class Machine extends pulumi.ComponentResource {
         return new docker.Container(
             `${this.machineName}-${spec.name}`,
             containerArgs({ machine: this.machineName, address: this.placed.address }, spec, image.imageId),
-            { ...opts, parent, provider: this.provider },
+            { ...opts, parent, provider: this.provider, dependsOn: withPreflight(this.preflight, opts?.dependsOn) },
         );
     }
 
@@ -119,4 +132,10 @@ export class Machine extends pulumi.ComponentResource {
             { label: "ai-platform.part", value: part },
         ];
     }
+}
+
+/** `dependsOn` plus the machine's preflight (the SDK flattens nested inputs, so any form of `dependsOn` fits). */
+function withPreflight(preflight: pulumi.Resource, dependsOn: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+    if (dependsOn === undefined) return [preflight];
+    return Array.isArray(dependsOn) ? [preflight, ...dependsOn] : [preflight, dependsOn as pulumi.Input<pulumi.Resource>];
 }
