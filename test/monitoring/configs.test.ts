@@ -1,0 +1,149 @@
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parse, stringify } from "yaml";
+import { renderAlertmanagerConfig } from "../../components/monitoring/alertmanager";
+import { renderAlloyConfig } from "../../components/monitoring/alloy";
+import { renderBlackboxConfig } from "../../components/monitoring/blackbox";
+import { dashboardJson, dashboards } from "../../components/monitoring/dashboards";
+import { datasourceUids, grafanaPaths, renderDashboardProvider, renderDatasources } from "../../components/monitoring/grafana";
+import { renderLokiConfig } from "../../components/monitoring/loki";
+import { runTool, writeTree } from "./render";
+
+interface Route {
+    receiver: string;
+}
+interface Receiver {
+    name: string;
+    webhook_configs?: { url: string; send_resolved: boolean }[];
+}
+
+describe("alertmanager.yml", () => {
+    test("without a webhook: amtool accepts it and every alert goes to a receiver that drops it", () => {
+        const rendered = renderAlertmanagerConfig(undefined);
+        const result = runTool("amtool", ["check-config", "alertmanager.yml"], writeTree({ "alertmanager.yml": rendered }));
+        assert.equal(result.status, 0, result.output);
+        const doc = parse(rendered) as { route: Route; receivers: Receiver[] };
+        assert.equal(doc.route.receiver, "null");
+        assert.deepEqual(doc.receivers, [{ name: "null" }]);
+    });
+
+    test("with a webhook: amtool accepts it and every alert, and its resolution, goes to the webhook", () => {
+        const url = "https://hooks.example.com/services/T000/B000";
+        const rendered = renderAlertmanagerConfig(url);
+        const result = runTool("amtool", ["check-config", "alertmanager.yml"], writeTree({ "alertmanager.yml": rendered }));
+        assert.equal(result.status, 0, result.output);
+        const doc = parse(rendered) as { route: Route; receivers: Receiver[] };
+        assert.equal(doc.route.receiver, "webhook");
+        assert.deepEqual(doc.receivers, [{ name: "webhook", webhook_configs: [{ url, send_resolved: true }] }]);
+    });
+
+    test("amtool rejects a broken webhook URL (the check can fail)", () => {
+        const result = runTool("amtool", ["check-config", "alertmanager.yml"], writeTree({ "alertmanager.yml": renderAlertmanagerConfig("not a url") }));
+        assert.notEqual(result.status, 0);
+    });
+});
+
+describe("blackbox.yml", () => {
+    test("defines the two modules the probe jobs use, over IPv4", () => {
+        const doc = parse(renderBlackboxConfig()) as { modules: Record<string, { prober: string; http?: object; tcp?: object }> };
+        assert.equal(doc.modules.http_2xx.prober, "http");
+        assert.equal(doc.modules.tcp_connect.prober, "tcp");
+        assert.deepEqual(doc.modules.tcp_connect.tcp, { preferred_ip_protocol: "ip4" });
+    });
+});
+
+describe("loki config", () => {
+    const doc = parse(renderLokiConfig("14d")) as {
+        auth_enabled: boolean;
+        common: { path_prefix: string; storage: { filesystem: { chunks_directory: string } } };
+        schema_config: { configs: { store: string; schema: string; object_store: string }[] };
+        limits_config: { retention_period: string };
+        compactor: { retention_enabled: boolean };
+    };
+
+    test("is a single binary on the filesystem under /loki with a tsdb v13 schema", () => {
+        assert.equal(doc.auth_enabled, false);
+        assert.equal(doc.common.path_prefix, "/loki");
+        assert.match(doc.common.storage.filesystem.chunks_directory, /^\/loki\//);
+        assert.deepEqual(doc.schema_config.configs.map((c) => [c.store, c.schema, c.object_store]), [["tsdb", "v13", "filesystem"]]);
+    });
+
+    test("keeps logs for the configured retention", () => {
+        assert.equal(doc.limits_config.retention_period, "14d");
+        assert.equal(doc.compactor.retention_enabled, true);
+    });
+});
+
+describe("Alloy config", () => {
+    const rendered = renderAlloyConfig({ machine: "kratos", lokiPushUrl: "http://192.168.10.31:3100/loki/api/v1/push" });
+
+    test("discovers containers through the Docker socket and ships their logs to the Loki push URL", () => {
+        assert.match(rendered, /discovery\.docker "containers" \{\s+host\s+= "unix:\/\/\/var\/run\/docker\.sock"/);
+        assert.match(rendered, /loki\.source\.docker "containers" \{[^}]*targets\s+= discovery\.docker\.containers\.targets/);
+        assert.match(rendered, /forward_to\s+= \[loki\.write\.platform\.receiver\]/);
+        assert.match(rendered, /loki\.write "platform" \{\s+endpoint \{\s+url = "http:\/\/192\.168\.10\.31:3100\/loki\/api\/v1\/push"/);
+    });
+
+    test("labels every line with the machine, and with the service from the container's ai-platform.service label", () => {
+        assert.match(rendered, /labels\s+= \{ machine = "kratos" \}/);
+        assert.match(rendered, /source_labels = \["__meta_docker_container_label_ai_platform_service"\]\s+target_label\s+= "service"/);
+        assert.match(rendered, /relabel_rules = discovery\.relabel\.containers\.rules/);
+    });
+
+    test("braces balance, and nothing is shipped when there is no Loki", () => {
+        assert.equal((rendered.match(/\{/g) ?? []).length, (rendered.match(/\}/g) ?? []).length);
+        const alone = renderAlloyConfig({ machine: "kratos" });
+        assert.doesNotMatch(alone, /loki\.write|loki\.source/);
+    });
+});
+
+describe("Grafana provisioning", () => {
+    test("provisions Prometheus (default) and Loki with the uids the dashboards use", () => {
+        const doc = parse(renderDatasources({ prometheus: "http://prometheus:9090", loki: "http://loki:3100" })) as {
+            datasources: { type: string; uid: string; url: string; isDefault?: boolean }[];
+        };
+        assert.deepEqual(
+            doc.datasources.map((d) => [d.type, d.uid, d.url, d.isDefault ?? false]),
+            [
+                ["prometheus", datasourceUids.prometheus, "http://prometheus:9090", true],
+                ["loki", datasourceUids.loki, "http://loki:3100", false],
+            ],
+        );
+    });
+
+    test("the dashboard provider reads the directory the dashboards are written to", () => {
+        const doc = parse(renderDashboardProvider()) as { providers: { type: string; options: { path: string } }[] };
+        assert.deepEqual(doc.providers.map((p) => [p.type, p.options.path]), [["file", grafanaPaths.dashboards]]);
+    });
+
+    test("dashboards: overview, GPUs, LLM gateway and PostgreSQL replication, as valid JSON with queries on provisioned datasources", () => {
+        assert.deepEqual(dashboards.map((d) => d.title), ["Platform overview", "GPUs", "LLM gateway", "PostgreSQL replication"]);
+        const uids = new Set<string>();
+        for (const dashboard of dashboards) {
+            const json = JSON.parse(dashboardJson(dashboard)) as { uid: string; panels: { id: number; gridPos: { x: number; w: number }; datasource: { uid: string }; targets: { expr: string }[] }[] };
+            uids.add(json.uid);
+            assert.ok(json.panels.length > 0, dashboard.title);
+            for (const panel of json.panels) {
+                assert.ok(Object.values(datasourceUids).includes(panel.datasource.uid as never), dashboard.title);
+                assert.ok(panel.targets.length > 0 && panel.targets.every((t) => t.expr.length > 0), dashboard.title);
+                assert.ok(panel.gridPos.x + panel.gridPos.w <= 24, `${dashboard.title} panel ${panel.id} fits the grid`);
+            }
+        }
+        assert.equal(uids.size, dashboards.length);
+    });
+
+    test("every Prometheus query of the dashboards is valid PromQL (promtool parses them as recording rules)", () => {
+        const exprs = dashboards.flatMap((d) => d.panels.filter((p) => p.type !== "logs").flatMap((p) => p.queries.map((q) => q.expr)));
+        const rules = stringify({ groups: [{ name: "dashboards", rules: exprs.map((expr, i) => ({ record: `dashboard_query_${i}`, expr })) }] });
+        const result = runTool("promtool", ["check", "rules", "dashboards.yml"], writeTree({ "dashboards.yml": rules }));
+        assert.equal(result.status, 0, result.output);
+        assert.match(result.output, new RegExp(`${exprs.length} rules found`));
+    });
+
+    test("the GPU dashboard shows both vendors' metrics, the replication dashboard the exporter's lag", () => {
+        const gpus = dashboardJson(dashboards[1]);
+        assert.match(gpus, /DCGM_FI_DEV_GPU_TEMP/);
+        assert.match(gpus, /gpu_junction_temperature/);
+        assert.match(dashboardJson(dashboards[3]), /pg_stat_replication_pg_wal_lsn_diff/);
+    });
+});
