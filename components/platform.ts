@@ -5,8 +5,11 @@ import { Machine } from "../machines/machine";
 import { place } from "../machines/placement";
 import { buildCatalog, catalogEntry, machinesOutput, servicesOutput } from "./catalog/catalog";
 import { PlatformContext } from "./context";
+import { deployDns } from "./dns/dns";
+import { deployEdge } from "./edge/edge";
 import { deployMonitoring } from "./monitoring/monitoring";
 import { PlatformSecrets } from "./secrets/secrets";
+import { deployTools } from "./tools/tools";
 
 /** The stack outputs; endpoints are plain values, credentials are secrets. */
 export interface PlatformOutputs {
@@ -33,6 +36,9 @@ export function buildPlatform(config: PlatformConfig, userSecrets: UserSecrets):
     // Service families. Each places its components under the Machine that runs them.
     // (one line per family: deployXxx(context);)
     deployMonitoring(context);
+    deployTools(context);
+    deployEdge(context);
+    deployDns(context);
 
     const url = (service: Parameters<typeof catalogEntry>[1]) => catalogEntry(catalog, service)?.url;
     return {

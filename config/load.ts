@@ -11,6 +11,8 @@ export interface UserSecrets {
     readonly sshPrivateKey?: pulumi.Output<string>;
     readonly fallbackApiKey?: pulumi.Output<string>;
     readonly alertWebhookUrl?: pulumi.Output<string>;
+    /** ACME DNS provider credentials: names are plain, values secret. */
+    readonly acmeCredentials: Readonly<Record<string, pulumi.Output<string>>>;
 }
 
 export interface LoadedConfig {
@@ -54,6 +56,7 @@ export function loadConfig(): LoadedConfig {
             sshPrivateKey: asSecret(result.secrets.sshPrivateKey),
             fallbackApiKey: asSecret(result.secrets.fallbackApiKey),
             alertWebhookUrl: asSecret(result.secrets.alertWebhookUrl),
+            acmeCredentials: Object.fromEntries(Object.entries(result.secrets.acmeCredentials ?? {}).map(([name, value]) => [name, pulumi.secret(value)])),
         },
     };
 }

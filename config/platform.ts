@@ -9,17 +9,20 @@ export interface UserSecretValues {
     readonly sshPrivateKey?: string;
     readonly fallbackApiKey?: string;
     readonly alertWebhookUrl?: string;
+    /** ACME DNS provider credentials, by the variable name lego reads. */
+    readonly acmeCredentials?: Readonly<Record<string, string>>;
 }
 
 /**
  * The validated platform config with every default applied and every secret value taken
  * out, so that nothing derived from it (placement, rendered files, outputs) can carry one.
  */
-export type PlatformConfig = Omit<ParsedPlatform, "images" | "ssh" | "fallback" | "monitoring"> & {
+export type PlatformConfig = Omit<ParsedPlatform, "images" | "ssh" | "fallback" | "monitoring" | "edge"> & {
     readonly images: Images;
     readonly ssh: Omit<ParsedPlatform["ssh"], "privateKey"> & { readonly hasPrivateKey: boolean };
     readonly fallback?: Omit<NonNullable<ParsedPlatform["fallback"]>, "apiKey">;
     readonly monitoring: Omit<ParsedPlatform["monitoring"], "alertWebhookUrl"> & { readonly hasAlertWebhook: boolean };
+    readonly edge: Omit<ParsedPlatform["edge"], "acme"> & { readonly acme?: Omit<NonNullable<ParsedPlatform["edge"]["acme"]>, "credentials"> };
 };
 
 export type ValidationResult =
@@ -51,7 +54,7 @@ export function validatePlatform(raw: Readonly<Record<string, unknown>>): Valida
     const issues = crossFieldIssues(parsed.data);
     if (issues.length > 0) return { ok: false, issues };
 
-    const { ssh, fallback, monitoring, images, ...rest } = parsed.data;
+    const { ssh, fallback, monitoring, images, edge, ...rest } = parsed.data;
     const { privateKey, ...sshRest } = ssh;
     const { alertWebhookUrl, ...monitoringRest } = monitoring;
     const config: PlatformConfig = {
@@ -60,13 +63,14 @@ export function validatePlatform(raw: Readonly<Record<string, unknown>>): Valida
         ssh: { ...sshRest, hasPrivateKey: privateKey !== undefined },
         fallback: fallback && { model: fallback.model, apiBase: fallback.apiBase },
         monitoring: { ...monitoringRest, hasAlertWebhook: alertWebhookUrl !== undefined },
+        edge: { adminUser: edge.adminUser, acme: edge.acme && { email: edge.acme.email, dnsProvider: edge.acme.dnsProvider, caServer: edge.acme.caServer } },
     };
     const conflicts = portConflicts(place(config)).map(({ machine, port, services }) => ({
         path: "ports",
         message: `${services.join(" and ")} both publish ${port} on ${machine}: give one of them another port under ports.<service>`,
     }));
     if (conflicts.length > 0) return { ok: false, issues: conflicts };
-    return { ok: true, config, secrets: { sshPrivateKey: privateKey, fallbackApiKey: fallback?.apiKey, alertWebhookUrl } };
+    return { ok: true, config, secrets: { sshPrivateKey: privateKey, fallbackApiKey: fallback?.apiKey, alertWebhookUrl, acmeCredentials: edge.acme?.credentials } };
 }
 
 function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

@@ -130,8 +130,13 @@ export const platformSchema = z.strictObject({
             acme: z
                 .strictObject({
                     email: z.email({ error: "must be an e-mail address" }),
-                    dnsProvider: z.string().min(1),
-                    caServer: z.url().optional(),
+                    /** A lego DNS provider code, such as cloudflare or route53. */
+                    dnsProvider: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, "must be a lego DNS provider code such as cloudflare"),
+                    caServer: z.url({ error: "must be a URL" }).optional(),
+                    /** The provider's credentials (secret), by the variable name lego reads, such as CF_DNS_API_TOKEN. */
+                    credentials: z
+                        .record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be an environment variable name such as CF_DNS_API_TOKEN"), z.string().min(1, "must not be empty"))
+                        .default({}),
                 })
                 .optional(),
         })

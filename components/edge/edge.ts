@@ -1,0 +1,99 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Machine } from "../../machines/machine";
+import { findService, PlacedService } from "../../machines/placement";
+import { ServiceName } from "../../machines/services";
+import { ContainerSpec } from "../container/spec";
+import { machineWithRole, PlatformContext } from "../context";
+import { edgeRoutes, pingFlags, renderAuth, renderRoutes, traefikPaths, traefikStaticArgs } from "./traefik";
+
+export interface EdgeArgs {
+    /** The platform: catalog (routes), config (domain, edge, dns), secrets (admin password, ACME credentials). */
+    readonly context: PlatformContext;
+    /** The machine with the edge role; every container here runs on it. */
+    readonly machine: Machine;
+}
+
+const uptimeKumaData = "/app/data";
+
+/**
+ * The edge of the platform on one machine: Traefik (HTTPS with the default certificate or an
+ * ACME DNS-01 wildcard, HTTP redirected, a route per routed catalog service, basic auth on the
+ * admin UIs, /ping, Prometheus metrics) and Uptime Kuma.
+ */
+export class Edge extends pulumi.ComponentResource {
+    /** Every host name Traefik routes, as `https://<host>`, by service. */
+    public readonly routeUrls: Readonly<Record<string, string>>;
+
+    constructor(name: string, args: EdgeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-platform:edge:Edge", name, {}, opts);
+        const { context, machine } = args;
+        const routes = edgeRoutes(context.catalog);
+
+        machine.container(this.traefik(args, renderRoutes(routes)), this);
+
+        const kuma = placed(args, "uptime-kuma");
+        machine.container(
+            {
+                name: "uptime-kuma",
+                image: context.config.images.uptimeKuma,
+                ports: kuma.port ? [kuma.port] : [],
+                networks: [{ name: machine.frontendNetwork.name, aliases: ["uptime-kuma"] }],
+                // SQLite needs POSIX locks: a local volume, never NFS.
+                mounts: [{ containerPath: uptimeKumaData, volumeName: machine.localVolume("uptime-kuma-data", this).name }],
+                // The image's own check (node is the runtime; the script expects the 302 of the start page).
+                healthcheck: { test: ["CMD", "node", "/app/extra/healthcheck.js"], startPeriod: "180s" },
+            },
+            this,
+        );
+
+        this.routeUrls = Object.fromEntries(routes.map((route) => [route.name, `https://${route.host}`]));
+        this.registerOutputs({ routeUrls: this.routeUrls });
+    }
+
+    /** Traefik on the host network, so that it reaches every backend, its own machine's too, at `<address>:<port>`. */
+    private traefik(args: EdgeArgs, routes: string): ContainerSpec {
+        const { context, machine } = args;
+        const traefik = placed(args, "traefik");
+        const ports = { web: published(traefik, "web"), websecure: published(traefik, "websecure"), metrics: published(traefik) };
+        const acme = context.config.edge.acme;
+        const options = { address: machine.placed.address, ports, domain: context.config.domain, acme, acmeResolvers: context.config.dns.upstreams };
+        const credentials = acme === undefined ? [] : Object.entries(context.userSecrets.acmeCredentials);
+        const credentialPath = (variable: string) => `${traefikPaths.acmeCredentialsDir}/${variable}`;
+        const adminUser = context.config.edge.adminUser;
+        return {
+            name: "traefik",
+            image: context.config.images.traefik,
+            hostNetwork: true,
+            command: traefikStaticArgs(options),
+            files: [{ path: traefikPaths.routes, content: routes }],
+            secretFiles: [
+                { path: traefikPaths.auth, content: context.secrets.edgeAdminBcrypt.apply((hash) => renderAuth(adminUser, hash)) },
+                ...credentials.map(([variable, value]) => ({ path: credentialPath(variable), content: value })),
+            ],
+            // lego reads every credential variable from `<NAME>_FILE`.
+            env: Object.fromEntries(credentials.map(([variable]) => [`${variable}_FILE`, credentialPath(variable)])),
+            mounts: acme === undefined ? [] : [{ containerPath: traefikPaths.acmeDir, volumeName: machine.localVolume("traefik-acme", this).name }],
+            healthcheck: { test: ["CMD", "traefik", "healthcheck", ...pingFlags(options)] },
+        };
+    }
+}
+
+function placed(args: EdgeArgs, service: ServiceName): PlacedService {
+    const found = findService(args.context.placement, service, args.machine.machineName);
+    if (found === undefined) throw new Error(`${service} is not placed on ${args.machine.machineName}`);
+    return found;
+}
+
+/** The published port of a placed service: its main port, or a named extra port. */
+function published(service: PlacedService, extra?: string): number {
+    const port = extra === undefined ? service.port : service.extraPorts[extra];
+    if (port === undefined) throw new Error(`${service.instance} publishes no ${extra ?? "main"} port`);
+    return port.external;
+}
+
+/** The edge on the machine with the edge role; nothing when no enabled machine has it. */
+export function deployEdge(context: PlatformContext): Edge | undefined {
+    const machine = machineWithRole(context, "edge");
+    if (machine === undefined) return undefined;
+    return new Edge(`${machine.machineName}-edge`, { context, machine }, { parent: machine });
+}

@@ -1,0 +1,73 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Machine } from "../../machines/machine";
+import { findService } from "../../machines/placement";
+import { PlatformContext } from "../context";
+import { BuildFile, toolsBuildArgs, toolsImageRef } from "./image";
+
+/** The build context: this folder's Dockerfile and entrypoint. */
+const buildContext = __dirname;
+const buildFiles: readonly BuildFile[] = ["Dockerfile", "entrypoint.sh"].map((name) => ({ name, content: fs.readFileSync(path.join(buildContext, name), "utf8") }));
+
+export interface ToolServerArgs {
+    /** The platform: placement (port), config (base image), secrets (API key). */
+    readonly context: PlatformContext;
+    /** A machine with the tools role; the image is built on its daemon and the replica runs there. */
+    readonly machine: Machine;
+}
+
+/**
+ * One replica of the Sequential Thinking OpenAPI server: mcpo in front of
+ * @modelcontextprotocol/server-sequential-thinking, behind the platform's API key. The image is
+ * built on the machine's own daemon (there is no registry in the lab), so the replica starts
+ * without network access.
+ */
+export class ToolServer extends pulumi.ComponentResource {
+    /** The image reference the replica runs. */
+    public readonly imageRef: string;
+
+    constructor(name: string, args: ToolServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-platform:tools:ToolServer", name, {}, opts);
+        const { context, machine } = args;
+        const placed = findService(context.placement, "mcpo", machine.machineName);
+        if (placed?.port === undefined) throw new Error(`mcpo is not placed on ${machine.machineName}`);
+        const base = context.config.images.mcpoBase;
+        this.imageRef = toolsImageRef(base, buildFiles);
+
+        const build = new docker.Image(
+            `${name}-image`,
+            {
+                imageName: this.imageRef,
+                build: { context: buildContext, dockerfile: path.join(buildContext, "Dockerfile"), args: toolsBuildArgs(base) },
+                skipPush: true,
+            },
+            { parent: this, provider: machine.provider },
+        );
+        machine.image(this.imageRef, build);
+
+        const port = placed.port;
+        machine.container(
+            {
+                name: "mcpo",
+                image: this.imageRef,
+                ports: [port],
+                networks: [{ name: machine.frontendNetwork.name, aliases: ["mcpo"] }],
+                env: { MCPO_PORT: String(port.internal) },
+                secretEnv: { MCPO_API_KEY: context.secrets.values["tools-api-key"] },
+                // /docs is served without the key (only the tool endpoints need it); the mcpo image has curl.
+                healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${port.internal}/docs`] },
+            },
+            this,
+        );
+        this.registerOutputs({ imageRef: this.imageRef });
+    }
+}
+
+/** One tool server replica on every enabled machine with the tools role. */
+export function deployTools(context: PlatformContext): ToolServer[] {
+    return [...context.machines.values()]
+        .filter((machine) => machine.placed.roles.includes("tools"))
+        .map((machine) => new ToolServer(`${machine.machineName}-mcpo`, { context, machine }, { parent: machine }));
+}
