@@ -5,7 +5,7 @@
 export const defaultImages = {
     ollama: "ollama/ollama:0.12.6",
     ollamaRocm: "ollama/ollama:0.12.6-rocm",
-    litellm: "ghcr.io/berriai/litellm-database:main-v1.78.5-stable",
+    litellm: "ghcr.io/berriai/litellm-database:v1.108.12",
     openWebUi: "ghcr.io/open-webui/open-webui:v0.6.34",
     postgres: "postgres:17.6-bookworm",
     postgresBackup: "prodrigestivill/postgres-backup-local:17",

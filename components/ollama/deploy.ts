@@ -1,0 +1,26 @@
+import { PlatformContext } from "../context";
+import { Ollama } from "./ollama";
+
+/** Ollama on every enabled inference machine; the store's writer first, since every warm-up waits for its pulls. */
+export function deployOllama(context: PlatformContext): Map<string, Ollama> {
+    const inference = [...context.machines.values()].filter((machine) => machine.placed.roles.includes("inference"));
+    const writer = inference.find((machine) => machine.placed.modelStoreWriter);
+    const ordered = writer === undefined ? inference : [writer, ...inference.filter((machine) => machine !== writer)];
+    const ollamas = new Map<string, Ollama>();
+    for (const machine of ordered) {
+        const isWriter = machine === writer;
+        const ollama = new Ollama(
+            `${machine.machineName}-ollama`,
+            {
+                machine,
+                config: context.config,
+                access: { machine: machine.placed, ssh: context.config.ssh, sshPrivateKey: context.userSecrets.sshPrivateKey },
+                storeModels: isWriter ? context.config.models.map((model) => model.name) : undefined,
+                pulls: isWriter || writer === undefined ? undefined : ollamas.get(writer.machineName)?.pulls,
+            },
+            { parent: machine },
+        );
+        ollamas.set(machine.machineName, ollama);
+    }
+    return ollamas;
+}

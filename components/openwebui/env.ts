@@ -1,0 +1,47 @@
+import { Catalog } from "../catalog/catalog";
+import { Placement, PlacedService } from "../../machines/placement";
+
+/** The edge (Traefik) routes `<subdomain>.<domain>`; without one, services are reached on their LAN ports. */
+export function hasEdge(placement: Placement): boolean {
+    return placement.services.some((service) => service.service === "traefik");
+}
+
+/** LiteLLM's OpenAI API as Open WebUI reaches it: by container name on the same machine, else its LAN port. */
+export function liteLlmApiBase(litellm: PlacedService, webuiMachine: string): string {
+    if (litellm.machine === webuiMachine) return `http://${litellm.machine}-litellm:${litellm.port?.internal ?? 4000}/v1`;
+    return `http://${litellm.address}:${litellm.port?.external ?? 4000}/v1`;
+}
+
+/** The tool servers Open WebUI is given: the edge's load-balanced route when there is an edge, else every replica. */
+export function toolServerUrls(catalog: Catalog, placement: Placement): string[] {
+    const replicas = catalog.entries.filter((entry) => entry.service === "mcpo");
+    if (replicas.length === 0) return [];
+    const routed = replicas.find((entry) => entry.route !== undefined)?.route;
+    if (hasEdge(placement) && routed !== undefined) return [`https://${routed.host}`];
+    return replicas.map((entry) => entry.url);
+}
+
+/** TOOL_SERVER_CONNECTIONS: a JSON array of OpenAPI tool servers, each behind the tools API key. */
+export function renderToolServerConnections(urls: readonly string[], apiKey: string): string {
+    return JSON.stringify(urls.map((url) => ({ url, path: "openapi.json", auth_type: "bearer", key: apiKey, config: { enable: true } })));
+}
+
+/**
+ * Open WebUI's plain settings: LiteLLM as its only model source, no Ollama connection, no
+ * calls home. Sign-up is left at its default: the first account becomes the admin and Open
+ * WebUI then closes sign-up itself (a persisted setting); later accounts start `pending`.
+ */
+export function openWebUiEnv(input: { readonly liteLlmApiBase: string; readonly publicUrl: string }): Record<string, string> {
+    return {
+        OPENAI_API_BASE_URL: input.liteLlmApiBase,
+        ENABLE_OLLAMA_API: "false",
+        WEBUI_URL: input.publicUrl,
+        DEFAULT_USER_ROLE: "pending",
+        OFFLINE_MODE: "true",
+        ENABLE_VERSION_UPDATE_CHECK: "false",
+        ENABLE_COMMUNITY_SHARING: "false",
+        ANONYMIZED_TELEMETRY: "false",
+        SCARF_NO_ANALYTICS: "true",
+        DO_NOT_TRACK: "true",
+    };
+}
