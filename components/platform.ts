@@ -8,6 +8,7 @@ import { PlatformContext } from "./context";
 import { deployDns } from "./dns/dns";
 import { deployEdge } from "./edge/edge";
 import { deployMonitoring } from "./monitoring/monitoring";
+import { deployInference } from "./ollama/inference";
 import { PlatformSecrets } from "./secrets/secrets";
 import { deployTools } from "./tools/tools";
 
@@ -39,6 +40,7 @@ export function buildPlatform(config: PlatformConfig, userSecrets: UserSecrets):
     deployTools(context);
     deployEdge(context);
     deployDns(context);
+    deployInference(context);
 
     const url = (service: Parameters<typeof catalogEntry>[1]) => catalogEntry(catalog, service)?.url;
     return {
