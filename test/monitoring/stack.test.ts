@@ -1,0 +1,194 @@
+import * as assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import { parse } from "yaml";
+import { generatedSecretMarker, ofType, plainStrings, ProgramRun, RegisteredResource, runProgram, types } from "../harness/program";
+import { homelab, withDisabled } from "./render";
+
+type Upload = { file: string; content: string };
+type Label = { label: string; value: string };
+
+const machineNames = Object.keys(homelab.machines as object).sort();
+const webhookUrl = "https://hooks.example.com/services/T0/B0/very-secret-token";
+
+function container(run: ProgramRun, name: string): RegisteredResource {
+    const found = ofType(run, types.container).find((c) => c.name === name);
+    assert.ok(found, `container ${name}`);
+    return found;
+}
+
+function uploads(resource: RegisteredResource): Upload[] {
+    return (resource.inputs.uploads as Upload[] | undefined) ?? [];
+}
+
+function upload(resource: RegisteredResource, file: string): string {
+    const found = uploads(resource).find((u) => u.file === file);
+    assert.ok(found, `${resource.name} uploads ${file}: ${uploads(resource).map((u) => u.file).join(", ")}`);
+    return found.content;
+}
+
+function env(resource: RegisteredResource): Record<string, string> {
+    return Object.fromEntries(((resource.inputs.envs as string[] | undefined) ?? []).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+}
+
+function hostsOf(run: ProgramRun, service: string): string[] {
+    return ofType(run, types.container)
+        .filter((c) => ((c.inputs.labels as Label[]) ?? []).some((l) => l.label === "ai-platform.service" && l.value === service))
+        .map((c) => c.name.slice(0, -service.length - 1))
+        .sort();
+}
+
+const stackServices = ["prometheus", "alertmanager", "blackbox-exporter", "loki", "grafana"];
+
+describe("monitoring on the homelab stack under mocks", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runProgram({ ...homelab, monitoring: { retention: "45d", alertWebhookUrl: webhookUrl } }, { secretKeys: ["monitoring"] });
+        assert.equal(run.error, undefined, run.error?.message);
+    });
+
+    test("runs the monitoring stack on moros only, under the moros-monitoring component", () => {
+        for (const service of stackServices) {
+            assert.deepEqual(hostsOf(run, service), ["moros"], service);
+            assert.equal(container(run, `moros-${service}`).parent, "moros-monitoring");
+        }
+        const component = run.resources.find((r) => r.type === "ai-platform:monitoring:Monitoring");
+        assert.equal(component?.name, "moros-monitoring");
+        assert.equal(component?.parent, "moros");
+    });
+
+    test("publishes the seed's ports on moros's LAN address: Prometheus 9090, Grafana 3001", () => {
+        const ports = (name: string) => (container(run, name).inputs.ports as { internal: number; external: number; ip: string }[]).map((p) => [p.internal, p.external, p.ip]);
+        assert.deepEqual(ports("moros-prometheus"), [[9090, 9090, "192.168.10.31"]]);
+        assert.deepEqual(ports("moros-grafana"), [[3000, 3001, "192.168.10.31"]]);
+        assert.deepEqual(ports("moros-alertmanager"), [[9093, 9093, "192.168.10.31"]]);
+        assert.deepEqual(ports("moros-loki"), [[3100, 3100, "192.168.10.31"]]);
+    });
+
+    test("Prometheus keeps data on a local volume for the configured retention, with the lifecycle API, and scrapes every machine", () => {
+        const prometheus = container(run, "moros-prometheus");
+        const command = prometheus.inputs.command as string[];
+        assert.ok(command.includes("--storage.tsdb.retention.time=45d"), command.join(" "));
+        assert.ok(command.includes("--web.enable-lifecycle"));
+        assert.deepEqual((prometheus.inputs.volumes as { containerPath: string; volumeName: string }[]).map((v) => [v.containerPath, v.volumeName]), [["/prometheus", "ai-prometheus-data"]]);
+        const volume = ofType(run, types.volume).find((v) => v.name === "moros-prometheus-data");
+        assert.equal(volume?.inputs.driver, "local");
+        const config = parse(upload(prometheus, "/etc/prometheus/prometheus.yml")) as { scrape_configs: { job_name: string; static_configs: { labels: { machine: string } }[] }[] };
+        const nodeJob = config.scrape_configs.find((j) => j.job_name === "node-exporter");
+        assert.deepEqual(nodeJob?.static_configs.map((g) => g.labels.machine).sort(), machineNames);
+        assert.match(upload(prometheus, "/etc/prometheus/rules/platform.yml"), /alert: InstanceDown/);
+    });
+
+    test("Alertmanager routes to the webhook, from a secret upload", () => {
+        const alertmanager = container(run, "moros-alertmanager");
+        const config = parse(upload(alertmanager, "/etc/alertmanager/alertmanager.yml")) as { route: { receiver: string }; receivers: { webhook_configs: { url: string }[] }[] };
+        assert.equal(config.route.receiver, "webhook");
+        assert.equal(config.receivers[0].webhook_configs[0].url, webhookUrl);
+    });
+
+    test("Grafana: admin password and database password as secret files, database on the primary, no anonymous access", () => {
+        const grafana = container(run, "moros-grafana");
+        const vars = env(grafana);
+        assert.equal(vars.GF_SECURITY_ADMIN_PASSWORD__FILE, "/run/secrets/grafana-admin-password");
+        assert.equal(vars.GF_DATABASE_PASSWORD__FILE, "/run/secrets/grafana-database-password");
+        assert.equal(vars.GF_AUTH_ANONYMOUS_ENABLED, "false");
+        assert.equal(vars.GF_DATABASE_TYPE, "postgres");
+        assert.equal(vars.GF_DATABASE_HOST, "192.168.10.11:5432");
+        assert.equal(vars.GF_DATABASE_NAME, "grafana");
+        assert.match(upload(grafana, "/run/secrets/grafana-admin-password"), new RegExp(`^${generatedSecretMarker}platform-grafana-admin`));
+        assert.match(upload(grafana, "/run/secrets/grafana-database-password"), new RegExp(`^${generatedSecretMarker}platform-postgres-grafana`));
+    });
+
+    test("Grafana is provisioned with both datasources and the four dashboards", () => {
+        const grafana = container(run, "moros-grafana");
+        const datasources = parse(upload(grafana, "/etc/grafana/provisioning/datasources/platform.yml")) as { datasources: { url: string }[] };
+        assert.deepEqual(datasources.datasources.map((d) => d.url), ["http://prometheus:9090", "http://loki:3100"]);
+        upload(grafana, "/etc/grafana/provisioning/dashboards/platform.yml");
+        const dashboards = uploads(grafana).filter((u) => u.file.startsWith("/etc/grafana/dashboards/")).map((u) => (JSON.parse(u.content) as { title: string }).title);
+        assert.deepEqual(dashboards.sort(), ["GPUs", "LLM gateway", "Platform overview", "PostgreSQL replication"]);
+    });
+
+    test("peers reach each other by alias on moros's frontend network", () => {
+        for (const service of stackServices) {
+            const networks = container(run, `moros-${service}`).inputs.networksAdvanced as { name: string; aliases: string[] }[];
+            assert.deepEqual(networks, [{ name: "ai-frontend", aliases: [service] }], service);
+        }
+    });
+
+    test("every monitoring container has a healthcheck its image can run", () => {
+        const expected: Record<string, RegExp> = {
+            "moros-prometheus": /^CMD wget .*localhost:9090\/-\/healthy$/,
+            "moros-alertmanager": /^CMD wget .*localhost:9093\/-\/healthy$/,
+            "moros-blackbox-exporter": /^CMD wget .*localhost:9115\/-\/healthy$/,
+            "moros-loki": /^CMD wget .*localhost:3100\/ready$/,
+            "moros-grafana": /^CMD wget .*localhost:3000\/api\/health$/,
+        };
+        for (const [name, pattern] of Object.entries(expected)) {
+            const health = container(run, name).inputs.healthcheck as { tests: string[] };
+            assert.match(health.tests.join(" "), pattern, name);
+        }
+    });
+
+    test("Alloy runs on every enabled machine and ships to Loki on moros, labelled with its machine", () => {
+        assert.deepEqual(hostsOf(run, "alloy"), machineNames);
+        for (const machine of machineNames) {
+            const alloy = container(run, `${machine}-alloy`);
+            assert.equal(alloy.parent, machine);
+            const config = upload(alloy, "/etc/alloy/config.alloy");
+            assert.match(config, /url = "http:\/\/192\.168\.10\.31:3100\/loki\/api\/v1\/push"/);
+            assert.match(config, new RegExp(`machine = "${machine}"`));
+            const volumes = alloy.inputs.volumes as { containerPath: string; hostPath?: string; readOnly: boolean }[];
+            assert.ok(volumes.some((v) => v.hostPath === "/var/run/docker.sock" && v.readOnly));
+            assert.match((alloy.inputs.healthcheck as { tests: string[] }).tests.join(" "), /^CMD bash -c exec 3<>\/dev\/tcp\/127\.0\.0\.1\/12345 .*GET \/-\/ready/);
+        }
+    });
+
+    test("dcgm-exporter on the NVIDIA machines with their GPUs, the AMD exporter on hades with /dev/kfd and /dev/dri", () => {
+        assert.deepEqual(hostsOf(run, "dcgm-exporter"), ["kratos", "nyx", "orpheus"]);
+        assert.deepEqual(hostsOf(run, "amd-exporter"), ["hades"]);
+        for (const machine of ["kratos", "nyx", "orpheus"]) assert.equal(container(run, `${machine}-dcgm-exporter`).inputs.gpus, "all");
+        const amd = container(run, "hades-amd-exporter");
+        assert.deepEqual((amd.inputs.devices as { hostPath: string }[]).map((d) => d.hostPath), ["/dev/kfd", "/dev/dri"]);
+        assert.deepEqual((amd.inputs.ports as { external: number; ip: string }[]).map((p) => [p.external, p.ip]), [[5000, "192.168.10.24"]]);
+    });
+
+    test("secrets appear only inside secret uploads or secret env: the webhook URL and the generated passwords", () => {
+        for (const resource of run.resources) {
+            for (const value of plainStrings(resource.rawInputs)) {
+                assert.ok(!value.includes(webhookUrl), `${resource.name} holds the webhook URL in plain text`);
+                assert.ok(!value.includes(generatedSecretMarker), `${resource.name} holds a generated secret in plain text`);
+            }
+        }
+        for (const [name, value] of Object.entries(run.outputs)) {
+            if (!run.secretOutputs.has(name)) assert.ok(!JSON.stringify(value ?? "").includes(webhookUrl), `output ${name}`);
+        }
+    });
+
+    test("the outputs point at Grafana and Prometheus on moros, as plain values", () => {
+        assert.equal(run.outputs.grafanaUrl, "http://192.168.10.31:3001");
+        assert.equal(run.outputs.prometheusUrl, "http://192.168.10.31:9090");
+        assert.ok(!run.secretOutputs.has("grafanaUrl") && !run.secretOutputs.has("prometheusUrl"));
+    });
+});
+
+describe("monitoring with defaults and a disabled machine", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runProgram(withDisabled("kratos"));
+        assert.equal(run.error, undefined, run.error?.message);
+    });
+
+    test("the disabled machine runs no agent and is neither scraped nor probed", () => {
+        assert.deepEqual(hostsOf(run, "alloy"), machineNames.filter((m) => m !== "kratos"));
+        assert.deepEqual(hostsOf(run, "dcgm-exporter"), ["nyx", "orpheus"]);
+        const prometheusConfig = upload(container(run, "moros-prometheus"), "/etc/prometheus/prometheus.yml");
+        assert.doesNotMatch(prometheusConfig, /192\.168\.10\.22|kratos/);
+    });
+
+    test("without a webhook, Alertmanager drops alerts through the null receiver, still from a secret upload", () => {
+        const alertmanager = container(run, "moros-alertmanager");
+        const config = parse(upload(alertmanager, "/etc/alertmanager/alertmanager.yml")) as { route: { receiver: string } };
+        assert.equal(config.route.receiver, "null");
+        assert.ok(plainStrings(alertmanager.rawInputs).every((v) => !v.includes("receiver")), "the Alertmanager config is uploaded as a secret");
+        assert.ok((container(run, "moros-prometheus").inputs.command as string[]).includes("--storage.tsdb.retention.time=30d"));
+    });
+});
