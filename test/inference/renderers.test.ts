@@ -1,0 +1,177 @@
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parse } from "yaml";
+import { buildCatalog } from "../../components/catalog/catalog";
+import { LiteLlmDeployment, renderLiteLlmConfig } from "../../components/litellm/config";
+import { ollamaEnv, ollamaGpu } from "../../components/ollama/env";
+import { liteLlmApiBase, renderToolServerConnections, toolServerUrls } from "../../components/openwebui/env";
+import { defaultImages } from "../../config/images";
+import { PlatformConfig, validatePlatform } from "../../config/platform";
+import { findService, place } from "../../machines/placement";
+import { readStackConfig, StackConfig } from "../harness/program";
+
+function validated(raw: StackConfig): PlatformConfig {
+    const result = validatePlatform(raw);
+    if (!result.ok) throw new Error(result.issues.map((i) => `${i.path}: ${i.message}`).join("\n"));
+    return result.config;
+}
+
+interface RenderedConfig {
+    model_list: LiteLlmDeployment[];
+    router_settings: Record<string, unknown>;
+    litellm_settings: Record<string, unknown>;
+    general_settings: Record<string, unknown>;
+}
+
+function rendered(config: PlatformConfig, gateway = "orpheus"): RenderedConfig {
+    return parse(renderLiteLlmConfig({ placement: place(config), gateway, litellm: config.litellm, fallback: config.fallback })) as RenderedConfig;
+}
+
+/** model group -> the api_base of each of its deployments. */
+function routes(config: RenderedConfig): Record<string, string[]> {
+    const groups: Record<string, string[]> = {};
+    for (const deployment of config.model_list) (groups[deployment.model_name] ??= []).push(deployment.litellm_params.api_base ?? "(none)");
+    return groups;
+}
+
+const homelabRaw = readStackConfig("Pulumi.homelab.yaml");
+const homelab = validated(homelabRaw);
+
+describe("the LiteLLM config of the homelab stack", () => {
+    const config = rendered(homelab);
+
+    test("each model group routes exactly to the nodes that hold the model, Ollama on the gateway by container name", () => {
+        assert.deepEqual(routes(config), {
+            "llama3.1:8b": ["http://orpheus-ollama:11434", "http://192.168.10.22:11434", "http://192.168.10.23:11434"],
+            "qwen2.5-coder:14b": ["http://192.168.10.22:11434", "http://192.168.10.23:11434"],
+            "nomic-embed-text": ["http://orpheus-ollama:11434"],
+            "llama3.3:70b": ["http://192.168.10.24:11434"],
+            "qwen2.5:72b": ["http://192.168.10.24:11434"],
+        });
+    });
+
+    test("the large models run on hades only, and hades serves nothing else", () => {
+        const onHades = config.model_list.filter((d) => d.litellm_params.api_base === "http://192.168.10.24:11434").map((d) => d.model_name);
+        assert.deepEqual(onHades, ["llama3.3:70b", "qwen2.5:72b"]);
+    });
+
+    test("every deployment speaks Ollama's chat API for its own tag", () => {
+        for (const deployment of config.model_list) assert.equal(deployment.litellm_params.model, `ollama_chat/${deployment.model_name}`);
+    });
+
+    test("routing takes a failing node out of rotation and retries elsewhere, from the defaults", () => {
+        assert.deepEqual(config.router_settings, { routing_strategy: "least-busy", num_retries: 2, timeout: 600, allowed_fails: 1, cooldown_time: 60 });
+    });
+
+    test("secrets are read from the environment, never written in the file; metrics are on", () => {
+        assert.deepEqual(config.general_settings, { master_key: "os.environ/LITELLM_MASTER_KEY", database_url: "os.environ/DATABASE_URL" });
+        assert.deepEqual(config.litellm_settings.callbacks, ["prometheus"]);
+    });
+
+    test("the litellm settings come from config", () => {
+        const tuned = rendered(validated({ ...homelabRaw, litellm: { routingStrategy: "simple-shuffle", numRetries: 5, timeoutSeconds: 30, allowedFails: 3, cooldownSeconds: 10 } }));
+        assert.deepEqual(tuned.router_settings, { routing_strategy: "simple-shuffle", num_retries: 5, timeout: 30, allowed_fails: 3, cooldown_time: 10 });
+    });
+});
+
+describe("the LiteLLM config with an external fallback", () => {
+    const config = rendered(
+        validated({ ...homelabRaw, fallback: { model: "openai/gpt-4o-mini", apiBase: "https://api.example.com/v1", apiKey: "sk-not-in-the-file" } }),
+    );
+
+    test("adds the external model with its key from the environment", () => {
+        const external = config.model_list.filter((d) => d.model_name === "openai/gpt-4o-mini");
+        assert.deepEqual(external, [
+            { model_name: "openai/gpt-4o-mini", litellm_params: { model: "openai/gpt-4o-mini", api_base: "https://api.example.com/v1", api_key: "os.environ/FALLBACK_API_KEY" } },
+        ]);
+    });
+
+    test("every local model group falls back to it", () => {
+        assert.deepEqual(config.router_settings.fallbacks, [
+            { "llama3.1:8b": ["openai/gpt-4o-mini"] },
+            { "qwen2.5-coder:14b": ["openai/gpt-4o-mini"] },
+            { "nomic-embed-text": ["openai/gpt-4o-mini"] },
+            { "llama3.3:70b": ["openai/gpt-4o-mini"] },
+            { "qwen2.5:72b": ["openai/gpt-4o-mini"] },
+        ]);
+    });
+
+    test("without a fallback there is no fallback route", () => {
+        assert.equal(rendered(homelab).router_settings.fallbacks, undefined);
+    });
+});
+
+describe("Ollama's environment and GPU wiring", () => {
+    const placement = place(homelab);
+    const machine = (name: string) => {
+        const found = placement.machines.find((m) => m.name === name);
+        if (found === undefined) throw new Error(name);
+        return found;
+    };
+
+    test("only the store's writer may prune; every other node sets OLLAMA_NOPRUNE", () => {
+        const writers = placement.machines.filter((m) => m.roles.includes("inference") && ollamaEnv(m, homelab.ollama, 11434).OLLAMA_NOPRUNE === undefined);
+        assert.deepEqual(writers.map((m) => m.name), ["hades"]);
+        for (const name of ["orpheus", "kratos", "nyx"]) assert.equal(ollamaEnv(machine(name), homelab.ollama, 11434).OLLAMA_NOPRUNE, "1");
+    });
+
+    test("the tunables come from config, the store from the NAS mount", () => {
+        const tuned = validated({ ...homelabRaw, ollama: { keepAlive: "-1", numParallel: 8, maxLoadedModels: 3, flashAttention: false, loadTimeout: "30m" } });
+        const env = ollamaEnv(machine("kratos"), tuned.ollama, 11434);
+        assert.deepEqual(
+            [env.OLLAMA_KEEP_ALIVE, env.OLLAMA_NUM_PARALLEL, env.OLLAMA_MAX_LOADED_MODELS, env.OLLAMA_FLASH_ATTENTION, env.OLLAMA_LOAD_TIMEOUT, env.OLLAMA_MODELS],
+            ["-1", "8", "3", "0", "30m", "/models"],
+        );
+    });
+
+    test("NVIDIA nodes request the GPUs; the AMD node gets the ROCm image, /dev/kfd, /dev/dri and the host's groups", () => {
+        assert.deepEqual(ollamaGpu(machine("kratos"), homelab.images), { image: defaultImages.ollama, nvidiaGpus: true, devices: [], groupAdds: [] });
+        assert.deepEqual(ollamaGpu(machine("hades"), homelab.images), {
+            image: defaultImages.ollamaRocm,
+            nvidiaGpus: false,
+            devices: ["/dev/kfd", "/dev/dri"],
+            groupAdds: ["110", "44"],
+        });
+    });
+
+    test("HSA_OVERRIDE_GFX_VERSION is set on an AMD node only when configured", () => {
+        assert.equal(ollamaEnv(machine("hades"), homelab.ollama, 11434).HSA_OVERRIDE_GFX_VERSION, undefined);
+        const machines = homelabRaw.machines as Record<string, { gpu?: object }>;
+        const overridden = validated({ ...homelabRaw, machines: { ...machines, hades: { ...machines.hades, gpu: { ...machines.hades.gpu, hsaOverrideGfxVersion: "11.0.0" } } } });
+        const hades = place(overridden).machines.find((m) => m.name === "hades");
+        assert.ok(hades);
+        assert.equal(ollamaEnv(hades, overridden.ollama, 11434).HSA_OVERRIDE_GFX_VERSION, "11.0.0");
+    });
+
+    test("a CPU node asks for no GPU", () => {
+        const local = validated(readStackConfig("Pulumi.local.yaml"));
+        const cpu = place(local).machines[0];
+        assert.deepEqual(ollamaGpu(cpu, local.images), { image: defaultImages.ollama, nvidiaGpus: false, devices: [], groupAdds: [] });
+    });
+});
+
+describe("Open WebUI's connections", () => {
+    const placement = place(homelab);
+    const catalog = buildCatalog(placement, homelab.domain);
+
+    test("LiteLLM by container name on the same machine, by LAN address from another", () => {
+        const litellm = findService(placement, "litellm");
+        assert.ok(litellm);
+        assert.equal(liteLlmApiBase(litellm, "orpheus"), "http://orpheus-litellm:4000/v1");
+        assert.equal(liteLlmApiBase(litellm, "kratos"), "http://192.168.10.21:4000/v1");
+    });
+
+    test("tool servers: the edge's route when there is an edge, else every replica", () => {
+        assert.deepEqual(toolServerUrls(catalog, placement), ["https://tools.lab.internal"]);
+        const machines = homelabRaw.machines as Record<string, object>;
+        const noEdge = validated({ ...homelabRaw, machines: { ...machines, hephaestus: { ...machines.hephaestus, enabled: false } } });
+        const noEdgePlacement = place(noEdge);
+        assert.deepEqual(toolServerUrls(buildCatalog(noEdgePlacement, noEdge.domain), noEdgePlacement), ["http://192.168.10.13:8000", "http://192.168.10.14:8000"]);
+    });
+
+    test("each tool server connection is an OpenAPI server behind the bearer key", () => {
+        assert.deepEqual(JSON.parse(renderToolServerConnections(["https://tools.lab.internal"], "k")), [
+            { url: "https://tools.lab.internal", path: "openapi.json", auth_type: "bearer", key: "k", config: { enable: true } },
+        ]);
+    });
+});
