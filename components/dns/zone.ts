@@ -21,10 +21,18 @@ interface ZoneRecord {
     readonly data: string;
 }
 
-/** Every published port of an instance, named as an SRV service label: `<service>` for the main port, `<service>-<port>` for the others. */
+/**
+ * Every published port of an instance, named as an SRV service label: `<service>` for the main
+ * port, `<service>-<port>` for the others (a `-tcp`/`-udp` suffix is dropped: SRV names the protocol).
+ */
 function namedPorts(placed: PlacedService): { label: string; port: ServicePort }[] {
     const main = placed.port === undefined ? [] : [{ label: placed.service, port: placed.port }];
-    return [...main, ...Object.entries(placed.extraPorts).map(([name, port]) => ({ label: `${placed.service}-${name}`, port }))];
+    const extra = Object.entries(placed.extraPorts).map(([name, port]) => ({ label: `${placed.service}-${name.replace(/-(tcp|udp)$/, "")}`, port }));
+    return [...main, ...extra];
+}
+
+function compare(a: string, b: string): number {
+    return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function records(placement: Placement, catalog: Catalog, options: ZoneOptions): ZoneRecord[] {
@@ -44,7 +52,7 @@ function records(placement: Placement, catalog: Catalog, options: ZoneOptions): 
         result.push({ name: entry.route.host.slice(0, -suffix.length), type: "A", data: options.nameserver.address });
     }
     const unique = new Map(result.map((record) => [`${record.name} ${record.type} ${record.data}`, record]));
-    return [...unique.values()].sort((a, b) => a.name.localeCompare(b.name) || a.type.localeCompare(b.type) || a.data.localeCompare(b.data));
+    return [...unique.values()].sort((a, b) => compare(a.name, b.name) || compare(a.type, b.type) || compare(a.data, b.data));
 }
 
 /** An SOA serial derived from the records: the same zone always gets the same serial, any change a new one. */

@@ -23,6 +23,6 @@ export function toolsBuildArgs(baseImage: string): Record<string, string> {
  * and a new container, and an unchanged build keeps its tag. Pure.
  */
 export function toolsImageRef(baseImage: string, files: readonly BuildFile[]): string {
-    const hash = createHash("sha256").update(JSON.stringify({ args: toolsBuildArgs(baseImage), files: [...files].sort((a, b) => a.name.localeCompare(b.name)) }));
+    const hash = createHash("sha256").update(JSON.stringify({ args: toolsBuildArgs(baseImage), files: [...files].sort((a, b) => (a.name < b.name ? -1 : 1)) }));
     return `${toolsImageRepository}:${sequentialThinkingVersion}-${hash.digest("hex").slice(0, 12)}`;
 }

@@ -1,0 +1,116 @@
+import * as assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parse } from "yaml";
+import { buildCatalog, Catalog } from "../../components/catalog/catalog";
+import { adminAuthMiddleware, edgeRoutes, renderAuth, renderRoutes, traefikStaticArgs } from "../../components/edge/traefik";
+import { validatePlatform } from "../../config/platform";
+import { place } from "../../machines/placement";
+import { readStackConfig } from "../harness/program";
+
+function homelabCatalog(): Catalog {
+    const result = validatePlatform(readStackConfig("Pulumi.homelab.yaml"));
+    assert.ok(result.ok);
+    return buildCatalog(place(result.config), result.config.domain);
+}
+
+type Dynamic = {
+    http: {
+        routers: Record<string, { rule: string; entryPoints: string[]; service: string; middlewares?: string[] }>;
+        services: Record<string, { loadBalancer: { servers: { url: string }[]; healthCheck?: { path: string } } }>;
+    };
+};
+
+const staticOptions = { address: "192.168.10.12", ports: { web: 80, websecure: 443, metrics: 8082 }, domain: "lab.internal", acmeResolvers: ["1.1.1.1", "9.9.9.9"] };
+
+describe("Traefik static configuration", () => {
+    const args = traefikStaticArgs(staticOptions);
+
+    test("redirects HTTP to the HTTPS entrypoint, which serves TLS, both bound to the LAN address", () => {
+        assert.ok(args.includes("--entrypoints.web.address=192.168.10.12:80"));
+        assert.ok(args.includes("--entrypoints.web.http.redirections.entrypoint.to=websecure"));
+        assert.ok(args.includes("--entrypoints.web.http.redirections.entrypoint.scheme=https"));
+        assert.ok(args.includes("--entrypoints.websecure.address=192.168.10.12:443"));
+        assert.ok(args.includes("--entrypoints.websecure.http.tls=true"));
+    });
+
+    test("answers /ping and serves Prometheus metrics on the metrics entrypoint, reads routes from the file provider", () => {
+        for (const flag of [
+            "--ping=true",
+            "--ping.entrypoint=metrics",
+            "--entrypoints.metrics.address=192.168.10.12:8082",
+            "--metrics.prometheus=true",
+            "--metrics.prometheus.entrypoint=metrics",
+            "--providers.file.directory=/etc/traefik/dynamic",
+        ]) {
+            assert.ok(args.includes(flag), flag);
+        }
+    });
+
+    test("uses the default certificate without ACME: no resolver at all", () => {
+        assert.deepEqual(args.filter((arg) => arg.includes("certresolver") || arg.includes("acme")), []);
+    });
+
+    test("with ACME, asks one wildcard certificate by DNS-01 from the configured provider, checked through public resolvers", () => {
+        const acme = traefikStaticArgs({ ...staticOptions, acme: { email: "ops@example.org", dnsProvider: "cloudflare", caServer: "https://acme-staging-v02.api.letsencrypt.org/directory" } });
+        for (const flag of [
+            "--entrypoints.websecure.http.tls.certresolver=acme",
+            "--entrypoints.websecure.http.tls.domains[0].main=lab.internal",
+            "--entrypoints.websecure.http.tls.domains[0].sans=*.lab.internal",
+            "--certificatesresolvers.acme.acme.email=ops@example.org",
+            "--certificatesresolvers.acme.acme.storage=/var/lib/traefik/acme.json",
+            "--certificatesresolvers.acme.acme.caserver=https://acme-staging-v02.api.letsencrypt.org/directory",
+            "--certificatesresolvers.acme.acme.dnschallenge.provider=cloudflare",
+            "--certificatesresolvers.acme.acme.dnschallenge.resolvers=1.1.1.1:53,9.9.9.9:53",
+        ]) {
+            assert.ok(acme.includes(flag), flag);
+        }
+    });
+});
+
+describe("Traefik routes from the catalog", () => {
+    const catalog = homelabCatalog();
+    const dynamic = parse(renderRoutes(edgeRoutes(catalog))) as Dynamic;
+
+    test("route every routed service by its host name on the HTTPS entrypoint, to the machine that runs it", () => {
+        const routed = catalog.entries.filter((entry) => entry.route !== undefined);
+        assert.deepEqual(Object.keys(dynamic.http.routers).sort(), [...new Set(routed.map((entry) => entry.service))].sort());
+        for (const entry of routed) {
+            const router = dynamic.http.routers[entry.service];
+            assert.equal(router.rule, `Host(\`${entry.route?.host}\`)`);
+            assert.deepEqual(router.entryPoints, ["websecure"]);
+            if (entry.service === "traefik") continue;
+            const urls = dynamic.http.services[router.service].loadBalancer.servers.map((server) => server.url);
+            assert.ok(urls.includes(`http://${entry.address}:${entry.port}`), `${entry.instance} -> ${urls.join(", ")}`);
+        }
+    });
+
+    test("puts the admin UIs, and only them, behind basic auth", () => {
+        for (const [name, router] of Object.entries(dynamic.http.routers)) {
+            const admin = ["traefik", "prometheus", "alertmanager"].includes(name);
+            assert.deepEqual(router.middlewares ?? [], admin ? [adminAuthMiddleware] : [], name);
+        }
+    });
+
+    test("load-balances the tool servers over every replica, with health checks", () => {
+        const mcpo = dynamic.http.services.mcpo.loadBalancer;
+        assert.deepEqual(mcpo.servers.map((s) => s.url), ["http://192.168.10.13:8000", "http://192.168.10.14:8000"]);
+        assert.equal(mcpo.healthCheck?.path, "/docs");
+    });
+
+    test("serves the Traefik dashboard from the API, with no backend of its own", () => {
+        assert.equal(dynamic.http.routers.traefik.service, "api@internal");
+        assert.equal(dynamic.http.services.traefik, undefined);
+    });
+
+    test("holds no credential", () => {
+        assert.doesNotMatch(renderRoutes(edgeRoutes(catalog)), /basicAuth|\$2[aby]\$/);
+    });
+});
+
+describe("the basic-auth middleware", () => {
+    test("lists the admin user with its bcrypt hash", () => {
+        const hash = `$2a$10$${"x".repeat(53)}`;
+        const auth = parse(renderAuth("admin", hash)) as { http: { middlewares: Record<string, { basicAuth: { users: string[] } }> } };
+        assert.deepEqual(auth.http.middlewares[adminAuthMiddleware].basicAuth.users, [`admin:${hash}`]);
+    });
+});
