@@ -1,0 +1,54 @@
+/** Where the replica's wrapper entrypoint is uploaded in its container. */
+export const replicaEntrypointPath = "/usr/local/bin/ai-platform-replica-entrypoint.sh";
+
+/**
+ * The streaming replica's entrypoint. On an empty data directory it clones the primary with
+ * `pg_basebackup -R -X stream -S <slot>` (standby.signal, primary_conninfo and the slot name
+ * land in the data directory), retrying while the primary is not up yet; then it execs its
+ * arguments (the image's `docker-entrypoint.sh postgres ...`, which finds a data directory and
+ * starts the standby). Everything comes from the environment, so the same script runs in tests.
+ * The replication password goes into a 0600 passfile (PGPASSFILE) that libpq reads, never argv.
+ */
+export function renderReplicaEntrypoint(): string {
+    return `#!/usr/bin/env bash
+# Rendered by ai-platform (components/postgres/bootstrap.ts).
+set -Eeuo pipefail
+
+: "\${PGDATA:?}" "\${PGPASSFILE:?}" "\${PRIMARY_HOST:?}" "\${PRIMARY_PORT:?}"
+: "\${REPLICATION_USER:?}" "\${REPLICATION_SLOT:?}" "\${REPLICATION_PASSWORD_FILE:?}"
+
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$PGDATA"
+	chown postgres:postgres "$PGDATA"
+	chmod 700 "$PGDATA"
+	exec gosu postgres "$0" "$@"
+fi
+
+password="$(< "$REPLICATION_PASSWORD_FILE")"
+if [ -z "$password" ]; then
+	printf 'replica: %s is empty\\n' "$REPLICATION_PASSWORD_FILE" >&2
+	exit 1
+fi
+password="\${password//\\\\/\\\\\\\\}"
+password="\${password//:/\\\\:}"
+rm -f "$PGPASSFILE"
+(umask 077 && printf '*:*:*:%s:%s\\n' "$REPLICATION_USER" "$password" > "$PGPASSFILE")
+unset password
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+	attempt=1
+	until pg_basebackup --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --username="$REPLICATION_USER" --no-password \\
+		--pgdata="$PGDATA" --write-recovery-conf --wal-method=stream --slot="$REPLICATION_SLOT" --checkpoint=fast; do
+		if [ "$attempt" -ge "\${BOOTSTRAP_ATTEMPTS:-60}" ]; then
+			printf 'replica: no base backup from %s:%s after %s attempts\\n' "$PRIMARY_HOST" "$PRIMARY_PORT" "$attempt" >&2
+			exit 1
+		fi
+		attempt=$((attempt + 1))
+		sleep "\${BOOTSTRAP_RETRY_SECONDS:-10}"
+	done
+	printf 'replica: cloned %s:%s, starting as a hot standby\\n' "$PRIMARY_HOST" "$PRIMARY_PORT"
+fi
+
+exec "$@"
+`;
+}

@@ -1,0 +1,48 @@
+import { replicationRole } from "./roles";
+
+export interface ServerSettingsArgs {
+    /** WAL a lagging or absent replica's slot may hold back before the primary drops it (GB). */
+    readonly maxSlotWalKeepSizeGb: number;
+}
+
+/**
+ * The server settings both servers run with, as `postgres -c` pairs. The replica gets the same
+ * values: a standby refuses to start with max_wal_senders and friends below the primary's.
+ */
+export function serverSettings(args: ServerSettingsArgs): [string, string][] {
+    return [
+        ["listen_addresses", "*"],
+        ["password_encryption", "scram-sha-256"],
+        ["wal_level", "replica"],
+        ["max_wal_senders", "10"],
+        ["max_replication_slots", "10"],
+        ["max_slot_wal_keep_size", `${args.maxSlotWalKeepSizeGb}GB`],
+        // pg_rewind needs it to turn a failed-over old primary into a replica of the new one.
+        ["wal_log_hints", "on"],
+        ["hot_standby", "on"],
+        ["hot_standby_feedback", "on"],
+    ];
+}
+
+/** `postgres -c key=value ...`: the container command (the image's entrypoint passes it through). */
+export function serverCommand(settings: readonly (readonly [string, string])[]): string[] {
+    return ["postgres", ...settings.flatMap(([key, value]) => ["-c", `${key}=${value}`])];
+}
+
+/**
+ * pg_hba.conf: inside the container the socket maps OS user to role (`docker exec -u postgres`);
+ * over TCP, a password (SCRAM) from the LAN or from containers on this machine's Docker
+ * networks (`samenet`: the exporter and backup containers). Replication from the LAN only.
+ */
+export function renderHba(lanCidr: string): string {
+    const rows: string[][] = [
+        ["# TYPE", "DATABASE", "USER", "ADDRESS", "METHOD"],
+        ["local", "all", "all", "", "peer"],
+        ["host", "replication", replicationRole, lanCidr, "scram-sha-256"],
+        ["host", "all", "all", lanCidr, "scram-sha-256"],
+        ["host", "all", "all", "samenet", "scram-sha-256"],
+    ];
+    const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+    const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd());
+    return ["# Rendered by ai-platform (components/postgres/server.ts).", ...lines, ""].join("\n");
+}

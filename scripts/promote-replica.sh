@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Promotes the PostgreSQL streaming replica to a read-write primary (failover).
+#
+# The replica is the container labelled ai-platform.service=postgres-replica on the given
+# Docker daemon; promotion is `SELECT pg_promote()` through its local socket as the postgres
+# OS user (peer authentication: no password involved).
+set -euo pipefail
+
+usage() {
+    cat <<'USAGE'
+Usage: scripts/promote-replica.sh [-H DOCKER_HOST] [--yes]
+
+Promotes the PostgreSQL streaming replica to a read-write primary with pg_promote(), for
+when the primary is lost. It refuses when the server is not a standby.
+
+  -H, --host DOCKER_HOST  the replica machine's Docker daemon, e.g. ssh://deploy@192.168.10.13
+                          (default: $DOCKER_HOST, else the local daemon)
+  -y, --yes               do not ask for confirmation
+  -h, --help              show this text
+
+Afterwards the old primary must not come back as a primary: keep it stopped, then move the
+`database` role to the promoted machine in the stack config (see docs/database.md).
+USAGE
+}
+
+docker_host="${DOCKER_HOST:-}"
+assume_yes=false
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        -y|--yes) assume_yes=true ;;
+        -H|--host) [ $# -ge 2 ] || { usage >&2; exit 2; }; docker_host="$2"; shift ;;
+        *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+
+docker_cmd=(docker)
+if [ -n "$docker_host" ]; then
+    docker_cmd+=(-H "$docker_host")
+fi
+
+container=$("${docker_cmd[@]}" ps --filter label=ai-platform.service=postgres-replica --format '{{.Names}}')
+if [ -z "$container" ] || [ "$(printf '%s\n' "$container" | wc -l)" -ne 1 ]; then
+    echo "error: expected one running postgres-replica container on ${docker_host:-the local Docker daemon}, found: ${container:-none}" >&2
+    exit 1
+fi
+
+sql() {
+    "${docker_cmd[@]}" exec -u postgres "$container" \
+        psql -X -q -v ON_ERROR_STOP=1 --username=postgres --dbname=postgres --tuples-only --no-align --command="$1"
+}
+
+if [ "$(sql 'SELECT pg_is_in_recovery()')" != t ]; then
+    echo "error: ${container} is not a standby (already promoted?); nothing to do" >&2
+    exit 1
+fi
+
+echo "This promotes ${container} on ${docker_host:-the local Docker daemon} to a read-write primary."
+echo "It stops following the current primary for good; do it only when the primary is lost."
+if [ "$assume_yes" != true ]; then
+    printf 'Type "promote" to confirm: '
+    answer=""
+    read -r answer || true
+    if [ "$answer" != promote ]; then
+        echo "aborted: nothing changed" >&2
+        exit 1
+    fi
+fi
+
+if [ "$(sql 'SELECT pg_promote(true, 60)')" != t ]; then
+    echo "error: pg_promote did not finish within 60 seconds; check the container's log" >&2
+    exit 1
+fi
+if [ "$(sql 'SELECT pg_is_in_recovery()')" != f ]; then
+    echo "error: ${container} still reports recovery after pg_promote" >&2
+    exit 1
+fi
+
+cat <<DONE
+${container} is now a read-write primary.
+Next: keep the old primary stopped, give the promoted machine the \`database\` role (and the old
+one \`database-replica\` or nothing) in the stack config, and run \`pulumi up\` so that the apps
+follow it. See docs/database.md, "Failover".
+DONE
