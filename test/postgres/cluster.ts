@@ -38,8 +38,8 @@ export function run(command: string, args: readonly string[], options: RunOption
         });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
         child.on("error", reject);
         child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
         child.stdin?.end(options.input);
