@@ -122,6 +122,8 @@ export const platformSchema = z.strictObject({
             backupKeepDays: z.number().int().min(1).default(7),
             backupKeepWeeks: z.number().int().min(0).default(4),
             backupKeepMonths: z.number().int().min(0).default(6),
+            /** WAL (GB) the replica's slot may hold on the primary before it is dropped (a long-dead replica must not fill the disk). */
+            maxSlotWalKeepSizeGb: z.number().int().min(1).default(10),
         })
         .prefault({}),
     edge: z
