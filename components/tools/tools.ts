@@ -4,6 +4,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Machine } from "../../machines/machine";
 import { findService } from "../../machines/placement";
+import { serviceKinds } from "../../machines/services";
 import { PlatformContext } from "../context";
 import { BuildFile, toolsBuildArgs, toolsImageRef } from "./image";
 
@@ -56,8 +57,8 @@ export class ToolServer extends pulumi.ComponentResource {
                 networks: [{ name: machine.frontendNetwork.name, aliases: ["mcpo"] }],
                 env: { MCPO_PORT: String(port.internal) },
                 secretEnv: { MCPO_API_KEY: context.secrets.values["tools-api-key"] },
-                // /docs is served without the key (only the tool endpoints need it); the mcpo image has curl.
-                healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${port.internal}/docs`] },
+                // The health path (/docs) is served without the key, only the tool endpoints need it; the mcpo image has curl.
+                healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${port.internal}${serviceKinds.mcpo.healthPath}`] },
             },
             this,
         );
