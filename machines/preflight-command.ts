@@ -20,6 +20,7 @@ export function preflightCommand(
     const name = `${placed.name}-preflight`;
     const endpoint = preflightEndpoint(placed, config.ssh);
     if (endpoint.kind === "local") return new command.local.Command(name, args, { parent });
-    const connection = { host: endpoint.host, port: endpoint.port, user: endpoint.user, privateKey: sshPrivateKey };
+    // A dead host fails in seconds, saying so, rather than after ten slow dial attempts.
+    const connection = { host: endpoint.host, port: endpoint.port, user: endpoint.user, privateKey: sshPrivateKey, dialErrorLimit: 3, perDialTimeout: 10 };
     return new command.remote.Command(name, { ...args, connection }, { parent });
 }
