@@ -28,7 +28,7 @@ describe("preflight resources", () => {
         const run = await runProgram({ ...readStackConfig("Pulumi.homelab.yaml"), ssh: { user: "deploy", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----test" } });
         assert.equal(run.error, undefined, run.error?.message);
         const machines = ofType(run, types.machine).map((m) => m.name);
-        const commands = ofType(run, types.command);
+        const commands = ofType(run, types.command).filter((c) => c.name.endsWith("-preflight"));
         assert.deepEqual(commands.map((c) => c.name).sort(), machines.map((m) => `${m}-preflight`).sort());
 
         for (const preflight of commands) {
@@ -71,7 +71,7 @@ describe("preflight resources", () => {
         const run = await runProgram(readStackConfig("Pulumi.local.yaml"));
         assert.equal(run.error, undefined, run.error?.message);
         assert.deepEqual(ofType(run, types.command).map((c) => c.name), []);
-        const local = ofType(run, localCommand);
+        const local = ofType(run, localCommand).filter((c) => c.name.endsWith("-preflight"));
         assert.deepEqual(local.map((c) => c.name), ["local-preflight"]);
         assert.equal(local[0].inputs.connection, undefined);
         assert.doesNotMatch(String(local[0].inputs.stdin), /2049/);
