@@ -58,24 +58,28 @@ function placedPort(machine: PlacedMachine, service: ServiceName): ServicePort |
 }
 
 /** An HTTP check with bash alone (`/dev/tcp`), for images that ship neither curl nor wget. */
-function bashHttpCheck(port: number, path: string): string[] {
-    return ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' >&3 && read -r _ status _ <&3 && [ "$status" = 200 ]`];
+function bashHttpCheck(host: string, port: number, path: string): string[] {
+    return ["CMD", "bash", "-c", `exec 3<>/dev/tcp/${host}/${port} && printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' >&3 && read -r _ status _ <&3 && [ "$status" = 200 ]`];
 }
 
-/** Grafana Alloy ships every container's logs on the machine to Loki; its image has bash but no HTTP client. */
+/**
+ * Grafana Alloy ships every container's logs on the machine to Loki; its image has bash but no
+ * HTTP client. It shares the host's network (listening on the LAN address only) so that Loki's
+ * LAN URL works even where that address is 127.0.0.1.
+ */
 function alloy(machine: PlacedMachine, port: ServicePort, images: Images, lokiPushUrl: string | undefined): ContainerSpec {
     return {
         name: "alloy",
         image: images.alloy,
-        ports: [port],
+        hostNetwork: true,
         mounts: [
             { containerPath: alloyPaths.dockerSocket, hostPath: alloyPaths.dockerSocket, readOnly: true },
             // Read positions survive a restart, so logs are neither lost nor shipped twice.
             { containerPath: alloyPaths.data, volumeName: "ai-alloy-data" },
         ],
         files: [{ path: alloyPaths.config, content: renderAlloyConfig({ machine: machine.name, lokiPushUrl }) }],
-        command: ["run", `--server.http.listen-addr=0.0.0.0:${port.internal}`, `--storage.path=${alloyPaths.data}`, alloyPaths.config],
-        healthcheck: { test: bashHttpCheck(port.internal, "/-/ready") },
+        command: ["run", `--server.http.listen-addr=${machine.address}:${port.external}`, `--storage.path=${alloyPaths.data}`, alloyPaths.config],
+        healthcheck: { test: bashHttpCheck(machine.address, port.external, "/-/ready") },
     };
 }
 
@@ -87,7 +91,7 @@ function dcgmExporter(port: ServicePort, images: Images): ContainerSpec {
         ports: [port],
         nvidiaGpus: true,
         capabilities: ["SYS_ADMIN"],
-        healthcheck: { test: bashHttpCheck(port.internal, "/health") },
+        healthcheck: { test: bashHttpCheck("127.0.0.1", port.internal, "/health") },
     };
 }
 
@@ -98,7 +102,7 @@ function amdExporter(port: ServicePort, images: Images): ContainerSpec {
         image: images.amdExporter,
         ports: [port],
         devices: ["/dev/kfd", "/dev/dri"],
-        healthcheck: { test: bashHttpCheck(port.internal, "/metrics") },
+        healthcheck: { test: bashHttpCheck("127.0.0.1", port.internal, "/metrics") },
     };
 }
 

@@ -24,21 +24,20 @@ export interface MonitoringArgs {
 /** The services of the stack, all on the monitoring machine. */
 type StackService = "prometheus" | "alertmanager" | "blackbox-exporter" | "loki" | "grafana";
 
-/** Same-machine peers talk over the frontend network by alias: `<service>:<container port>`. */
-function alias(service: StackService): string {
-    return `${service}:${serviceKinds[service].port.internal}`;
-}
-
-/** wget against the service's own health path; every image of the stack has busybox or Alpine wget. */
-function wgetCheck(service: StackService): Healthcheck {
-    const kind = serviceKinds[service];
-    return { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://localhost:${kind.port.internal}${kind.healthPath}`] };
+/** wget against a service's health path at `host:port`; every image of the stack has busybox or Alpine wget. */
+function wgetCheck(service: StackService, hostPort: string): Healthcheck {
+    return { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://${hostPort}${serviceKinds[service].healthPath}`] };
 }
 
 /**
  * The monitoring stack on one machine: Prometheus (targets from the catalog), Alertmanager,
  * the blackbox exporter, Loki and Grafana (provisioned datasources and dashboards, its
  * database on the platform's PostgreSQL).
+ *
+ * Prometheus, the blackbox exporter and Grafana reach other services at their LAN addresses, so
+ * they share the host's network, listening on the LAN address only: from a bridge network, a
+ * LAN address of 127.0.0.1 (the local stack) would be the container itself. Loki and
+ * Alertmanager only answer, so they stay on the frontend bridge with published ports.
  */
 export class Monitoring extends pulumi.ComponentResource {
     /** Prometheus on the LAN. */
@@ -57,9 +56,9 @@ export class Monitoring extends pulumi.ComponentResource {
         this.run({
             name: "prometheus",
             image: context.config.images.prometheus,
-            ports: [this.port("prometheus")],
+            hostNetwork: true,
             files: [
-                { path: prometheusPaths.config, content: renderPrometheusConfig(context.catalog, { alertmanager: alias("alertmanager"), blackbox: alias("blackbox-exporter") }) },
+                { path: prometheusPaths.config, content: renderPrometheusConfig(context.catalog, { alertmanager: this.lan("alertmanager"), blackbox: this.lan("blackbox-exporter") }) },
                 { path: prometheusPaths.rules, content: renderAlertRules() },
             ],
             mounts: [{ containerPath: prometheusPaths.data, volumeName: machine.localVolume("prometheus-data", this).name }],
@@ -67,9 +66,10 @@ export class Monitoring extends pulumi.ComponentResource {
                 `--config.file=${prometheusPaths.config}`,
                 `--storage.tsdb.path=${prometheusPaths.data}`,
                 `--storage.tsdb.retention.time=${retention}`,
+                `--web.listen-address=${this.lan("prometheus")}`,
                 "--web.enable-lifecycle",
             ],
-            healthcheck: wgetCheck("prometheus"),
+            healthcheck: wgetCheck("prometheus", this.lan("prometheus")),
         });
 
         const webhook = context.config.monitoring.hasAlertWebhook ? context.userSecrets.alertWebhookUrl : undefined;
@@ -85,16 +85,16 @@ export class Monitoring extends pulumi.ComponentResource {
             ],
             mounts: [{ containerPath: alertmanagerPaths.data, volumeName: machine.localVolume("alertmanager-data", this).name }],
             command: [`--config.file=${alertmanagerPaths.config}`, `--storage.path=${alertmanagerPaths.data}`, "--cluster.listen-address="],
-            healthcheck: wgetCheck("alertmanager"),
+            healthcheck: wgetCheck("alertmanager", `localhost:${this.port("alertmanager").internal}`),
         });
 
         this.run({
             name: "blackbox-exporter",
             image: context.config.images.blackboxExporter,
-            ports: [this.port("blackbox-exporter")],
+            hostNetwork: true,
             files: [{ path: blackboxPaths.config, content: renderBlackboxConfig() }],
-            command: [`--config.file=${blackboxPaths.config}`],
-            healthcheck: wgetCheck("blackbox-exporter"),
+            command: [`--config.file=${blackboxPaths.config}`, `--web.listen-address=${this.lan("blackbox-exporter")}`],
+            healthcheck: wgetCheck("blackbox-exporter", this.lan("blackbox-exporter")),
         });
 
         this.run({
@@ -105,13 +105,13 @@ export class Monitoring extends pulumi.ComponentResource {
             mounts: [{ containerPath: lokiPaths.data, volumeName: machine.localVolume("loki-data", this).name }],
             command: [`-config.file=${lokiPaths.config}`],
             // Loki's image is distroless with busybox (wget on the PATH).
-            healthcheck: { ...wgetCheck("loki"), startPeriod: "60s" },
+            healthcheck: { ...wgetCheck("loki", `localhost:${this.port("loki").internal}`), startPeriod: "60s" },
         });
 
         this.run(this.grafana());
 
-        this.prometheusUrl = this.lanUrl("prometheus");
-        this.grafanaUrl = this.lanUrl("grafana");
+        this.prometheusUrl = `http://${this.lan("prometheus")}`;
+        this.grafanaUrl = `http://${this.lan("grafana")}`;
         this.registerOutputs({ prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl });
     }
 
@@ -119,12 +119,13 @@ export class Monitoring extends pulumi.ComponentResource {
         const { context, machine } = this.args;
         const database = databaseConnection(context, "grafana");
         const route = catalogEntry(context.catalog, "grafana")?.route;
-        const internal = (service: StackService) => `http://${alias(service)}`;
         return {
             name: "grafana",
             image: context.config.images.grafana,
-            ports: [this.port("grafana")],
+            hostNetwork: true,
             env: {
+                GF_SERVER_HTTP_ADDR: machine.placed.address,
+                GF_SERVER_HTTP_PORT: String(this.port("grafana").external),
                 GF_SECURITY_ADMIN_USER: "admin",
                 GF_SECURITY_ADMIN_PASSWORD__FILE: grafanaPaths.adminPassword,
                 GF_AUTH_ANONYMOUS_ENABLED: "false",
@@ -144,19 +145,19 @@ export class Monitoring extends pulumi.ComponentResource {
                 { path: grafanaPaths.databasePassword, content: database.password },
             ],
             files: [
-                { path: grafanaPaths.datasources, content: renderDatasources({ prometheus: internal("prometheus"), loki: internal("loki") }) },
+                { path: grafanaPaths.datasources, content: renderDatasources({ prometheus: `http://${this.lan("prometheus")}`, loki: `http://${this.lan("loki")}` }) },
                 { path: grafanaPaths.dashboardProvider, content: renderDashboardProvider() },
                 ...dashboards.map((dashboard) => ({ path: `${grafanaPaths.dashboards}/${dashboard.uid}.json`, content: dashboardJson(dashboard) })),
             ],
             mounts: [{ containerPath: grafanaPaths.data, volumeName: machine.localVolume("grafana-data", this).name }],
-            healthcheck: { ...wgetCheck("grafana"), startPeriod: "60s" },
+            healthcheck: { ...wgetCheck("grafana", this.lan("grafana")), startPeriod: "60s" },
         };
     }
 
-    /** Runs a container of the stack on the monitoring machine, reachable by its service name from its peers. */
+    /** Runs a container of the stack on the monitoring machine; a bridged one joins the frontend network. */
     private run(spec: ContainerSpec): void {
         const { machine } = this.args;
-        machine.container({ ...spec, networks: [{ name: machine.frontendNetwork.name, aliases: [spec.name] }] }, this);
+        machine.container(spec.hostNetwork ? spec : { ...spec, networks: [{ name: machine.frontendNetwork.name }] }, this);
     }
 
     /** The published port of a monitoring service, after `ports` overrides. */
@@ -166,9 +167,9 @@ export class Monitoring extends pulumi.ComponentResource {
         return port;
     }
 
-    private lanUrl(service: StackService): string {
-        const port = this.port(service);
-        return `http://${this.args.machine.placed.address}:${port.external}`;
+    /** `address:port` where a service answers on the LAN (its published port, or its listen address on the host network). */
+    private lan(service: StackService): string {
+        return `${this.args.machine.placed.address}:${this.port(service).external}`;
     }
 }
 

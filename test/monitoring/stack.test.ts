@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
-import { generatedSecretMarker, ofType, plainStrings, ProgramRun, RegisteredResource, runProgram, types } from "../harness/program";
+import { generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, types } from "../harness/program";
 import { homelab, withDisabled } from "./render";
 
 type Upload = { file: string; content: string };
@@ -56,12 +56,17 @@ describe("monitoring on the homelab stack under mocks", () => {
         assert.equal(component?.parent, "moros");
     });
 
-    test("publishes the seed's ports on moros's LAN address: Prometheus 9090, Grafana 3001", () => {
+    test("answers on moros's LAN address only, on the seed's ports: Prometheus 9090, Grafana 3001", () => {
         const ports = (name: string) => (container(run, name).inputs.ports as { internal: number; external: number; ip: string }[]).map((p) => [p.internal, p.external, p.ip]);
-        assert.deepEqual(ports("moros-prometheus"), [[9090, 9090, "192.168.10.31"]]);
-        assert.deepEqual(ports("moros-grafana"), [[3000, 3001, "192.168.10.31"]]);
         assert.deepEqual(ports("moros-alertmanager"), [[9093, 9093, "192.168.10.31"]]);
         assert.deepEqual(ports("moros-loki"), [[3100, 3100, "192.168.10.31"]]);
+        const prometheus = container(run, "moros-prometheus");
+        assert.equal(prometheus.inputs.networkMode, "host");
+        assert.ok((prometheus.inputs.command as string[]).includes("--web.listen-address=192.168.10.31:9090"));
+        const blackbox = container(run, "moros-blackbox-exporter");
+        assert.ok((blackbox.inputs.command as string[]).includes("--web.listen-address=192.168.10.31:9115"));
+        const grafana = env(container(run, "moros-grafana"));
+        assert.deepEqual([grafana.GF_SERVER_HTTP_ADDR, grafana.GF_SERVER_HTTP_PORT], ["192.168.10.31", "3001"]);
     });
 
     test("Prometheus keeps data on a local volume for the configured retention, with the lifecycle API, and scrapes every machine", () => {
@@ -101,26 +106,28 @@ describe("monitoring on the homelab stack under mocks", () => {
     test("Grafana is provisioned with both datasources and the four dashboards", () => {
         const grafana = container(run, "moros-grafana");
         const datasources = parse(upload(grafana, "/etc/grafana/provisioning/datasources/platform.yml")) as { datasources: { url: string }[] };
-        assert.deepEqual(datasources.datasources.map((d) => d.url), ["http://prometheus:9090", "http://loki:3100"]);
+        assert.deepEqual(datasources.datasources.map((d) => d.url), ["http://192.168.10.31:9090", "http://192.168.10.31:3100"]);
         upload(grafana, "/etc/grafana/provisioning/dashboards/platform.yml");
         const dashboards = uploads(grafana).filter((u) => u.file.startsWith("/etc/grafana/dashboards/")).map((u) => (JSON.parse(u.content) as { title: string }).title);
         assert.deepEqual(dashboards.sort(), ["GPUs", "LLM gateway", "Platform overview", "PostgreSQL replication"]);
     });
 
-    test("peers reach each other by alias on moros's frontend network", () => {
-        for (const service of stackServices) {
-            const networks = container(run, `moros-${service}`).inputs.networksAdvanced as { name: string; aliases: string[] }[];
-            assert.deepEqual(networks, [{ name: "ai-frontend", aliases: [service] }], service);
+    test("what reaches out (Prometheus, blackbox, Grafana) is on the host network; what only answers (Loki, Alertmanager) on the frontend bridge", () => {
+        for (const service of ["prometheus", "blackbox-exporter", "grafana"]) assert.equal(container(run, `moros-${service}`).inputs.networkMode, "host", service);
+        for (const service of ["loki", "alertmanager"]) {
+            assert.deepEqual(container(run, `moros-${service}`).inputs.networksAdvanced, [{ name: "ai-frontend" }], service);
         }
+        const prometheusConfig = parse(upload(container(run, "moros-prometheus"), "/etc/prometheus/prometheus.yml")) as { alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] } };
+        assert.deepEqual(prometheusConfig.alerting.alertmanagers[0].static_configs[0].targets, ["192.168.10.31:9093"]);
     });
 
     test("every monitoring container has a healthcheck its image can run", () => {
         const expected: Record<string, RegExp> = {
-            "moros-prometheus": /^CMD wget .*localhost:9090\/-\/healthy$/,
-            "moros-alertmanager": /^CMD wget .*localhost:9093\/-\/healthy$/,
-            "moros-blackbox-exporter": /^CMD wget .*localhost:9115\/-\/healthy$/,
-            "moros-loki": /^CMD wget .*localhost:3100\/ready$/,
-            "moros-grafana": /^CMD wget .*localhost:3000\/api\/health$/,
+            "moros-prometheus": /^CMD wget .*http:\/\/192\.168\.10\.31:9090\/-\/healthy$/,
+            "moros-alertmanager": /^CMD wget .*http:\/\/localhost:9093\/-\/healthy$/,
+            "moros-blackbox-exporter": /^CMD wget .*http:\/\/192\.168\.10\.31:9115\/-\/healthy$/,
+            "moros-loki": /^CMD wget .*http:\/\/localhost:3100\/ready$/,
+            "moros-grafana": /^CMD wget .*http:\/\/192\.168\.10\.31:3001\/api\/health$/,
         };
         for (const [name, pattern] of Object.entries(expected)) {
             const health = container(run, name).inputs.healthcheck as { tests: string[] };
@@ -138,7 +145,10 @@ describe("monitoring on the homelab stack under mocks", () => {
             assert.match(config, new RegExp(`machine = "${machine}"`));
             const volumes = alloy.inputs.volumes as { containerPath: string; hostPath?: string; readOnly: boolean }[];
             assert.ok(volumes.some((v) => v.hostPath === "/var/run/docker.sock" && v.readOnly));
-            assert.match((alloy.inputs.healthcheck as { tests: string[] }).tests.join(" "), /^CMD bash -c exec 3<>\/dev\/tcp\/127\.0\.0\.1\/12345 .*GET \/-\/ready/);
+            assert.equal(alloy.inputs.networkMode, "host");
+            const address = (homelab.machines as Record<string, { address: string }>)[machine].address;
+            assert.ok((alloy.inputs.command as string[]).includes(`--server.http.listen-addr=${address}:12345`));
+            assert.match((alloy.inputs.healthcheck as { tests: string[] }).tests.join(" "), new RegExp(`^CMD bash -c exec 3<>/dev/tcp/${address}/12345 .*GET /-/ready`));
         }
     });
 
@@ -190,5 +200,20 @@ describe("monitoring with defaults and a disabled machine", () => {
         assert.equal(config.route.receiver, "null");
         assert.ok(plainStrings(alertmanager.rawInputs).every((v) => !v.includes("receiver")), "the Alertmanager config is uploaded as a secret");
         assert.ok((container(run, "moros-prometheus").inputs.command as string[]).includes("--storage.tsdb.retention.time=30d"));
+    });
+});
+
+describe("monitoring on the single-host local stack", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runProgram(readStackConfig("Pulumi.local.yaml"));
+        assert.equal(run.error, undefined, run.error?.message);
+    });
+
+    test("Prometheus, Grafana and Alloy reach 127.0.0.1 targets from the host network; Grafana on its overridden port", () => {
+        for (const name of ["local-prometheus", "local-blackbox-exporter", "local-grafana", "local-alloy"]) assert.equal(container(run, name).inputs.networkMode, "host", name);
+        assert.equal(env(container(run, "local-grafana")).GF_SERVER_HTTP_PORT, "3002");
+        assert.match(upload(container(run, "local-alloy"), "/etc/alloy/config.alloy"), /url = "http:\/\/127\.0\.0\.1:3100\/loki\/api\/v1\/push"/);
+        assert.equal(run.outputs.grafanaUrl, "http://127.0.0.1:3002");
     });
 });
