@@ -8,9 +8,9 @@ import { serviceKinds } from "../../machines/services";
 import { PlatformContext } from "../context";
 import { BuildFile, toolsBuildArgs, toolsImageRef } from "./image";
 
-/** The build context: this folder's Dockerfile and entrypoint. */
-const buildContext = __dirname;
-const buildFiles: readonly BuildFile[] = ["Dockerfile", "entrypoint.sh"].map((name) => ({ name, content: fs.readFileSync(path.join(buildContext, name), "utf8") }));
+/** The build context, this folder, relative to the project (Pulumi's working directory), so that the state does not depend on where the checkout is. */
+const buildContext = path.relative(process.cwd(), __dirname) || ".";
+const buildFiles: readonly BuildFile[] = ["Dockerfile", "entrypoint.sh"].map((name) => ({ name, content: fs.readFileSync(path.join(__dirname, name), "utf8") }));
 
 export interface ToolServerArgs {
     /** The platform: placement (port), config (base image), secrets (API key). */

@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
+import { sequentialThinkingVersion } from "../../components/tools/image";
+import { defaultImages } from "../../config/images";
 import { validatePlatform } from "../../config/platform";
 import { serviceKinds, ServiceName } from "../../machines/services";
 import { ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, StackConfig, types } from "../harness/program";
@@ -64,6 +66,10 @@ describe("the edge of the homelab stack under mocks", () => {
             assert.deepEqual(serversOf(run, service), instances.map((i) => i.url).sort(), service);
             for (const running of ofType(run, types.container).filter((c) => serviceOf(c) === service)) {
                 const address = homelabMachines[machineOf(running)].address;
+                if (running.inputs.networkMode === "host") {
+                    assert.ok(serversOf(run, service).some((url) => url.startsWith(`http://${address}:`)), `${running.name} runs on ${address}; the route goes elsewhere`);
+                    continue;
+                }
                 const published = ((running.inputs.ports as Port[] | undefined) ?? []).map((p) => `http://${p.ip}:${p.external}`);
                 assert.ok(serversOf(run, service).some((url) => published.includes(url)), `${running.name} publishes ${published.join(", ")}; the route goes elsewhere`);
                 assert.ok(published.every((url) => url.startsWith(`http://${address}:`)));
@@ -133,6 +139,11 @@ describe("the edge of the homelab stack under mocks", () => {
             assert.equal(build.parent, `${machine}-mcpo`);
             assert.match(build.provider ?? "", new RegExp(`pulumi:providers:docker::${machine}-docker::`), "built on the machine's own daemon");
             assert.equal(build.inputs.skipPush, true);
+            assert.deepEqual(build.inputs.build, {
+                context: "components/tools",
+                dockerfile: "components/tools/Dockerfile",
+                args: { MCPO_IMAGE: defaultImages.mcpoBase, SEQUENTIAL_THINKING_VERSION: sequentialThinkingVersion },
+            });
             const image = ofType(run, types.image).find((i) => i.parent === machine && i.inputs.name === build.inputs.imageName);
             assert.ok(image, `${machine} does not run the image it built`);
         }
