@@ -8,6 +8,7 @@ import { PlatformContext } from "./context";
 import { deployDns } from "./dns/dns";
 import { deployEdge } from "./edge/edge";
 import { deployMonitoring } from "./monitoring/monitoring";
+import { deployDatabase } from "./postgres/database";
 import { deployInference } from "./ollama/inference";
 import { PlatformSecrets } from "./secrets/secrets";
 import { deployTools } from "./tools/tools";
@@ -41,6 +42,7 @@ export function buildPlatform(config: PlatformConfig, userSecrets: UserSecrets):
     deployEdge(context);
     deployDns(context);
     deployInference(context);
+    deployDatabase(context);
 
     const url = (service: Parameters<typeof catalogEntry>[1]) => catalogEntry(catalog, service)?.url;
     return {

@@ -3,9 +3,9 @@ import { findService } from "../../machines/placement";
 import { PlatformContext } from "../context";
 import { GeneratedSecretName } from "../secrets/secrets";
 
-/** The applications that keep their state in the platform's PostgreSQL, each with its own database and owner. */
-export const appDatabases = ["litellm", "openwebui", "grafana"] as const;
-export type AppDatabase = (typeof appDatabases)[number];
+import { AppDatabase } from "./roles";
+
+export { appDatabases, AppDatabase } from "./roles";
 
 /** How an application reaches its database on the primary. */
 export interface DatabaseConnection {

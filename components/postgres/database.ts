@@ -1,0 +1,39 @@
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformContext, machineWithRole } from "../context";
+import { dataLayout, postgresVersion } from "./layout";
+import { PostgresPrimary, publishedPort } from "./primary";
+import { PostgresReplica } from "./replica";
+
+/**
+ * The data tier: the primary (with its exporter and backups) under the `database` machine and,
+ * when a machine has the `database-replica` role, a streaming replica under it. The replica does
+ * not depend on the primary's resources, so destroying one machine leaves the other alone; it
+ * retries its base backup until the primary answers.
+ */
+export function deployDatabase(context: PlatformContext): void {
+    const primaryMachine = machineWithRole(context, "database");
+    if (primaryMachine === undefined) return;
+    const { major, issues } = postgresVersion(context.config.images);
+    if (major === undefined || issues.length > 0) throw new pulumi.RunError(`invalid stack config:\n${issues.map((issue) => `  ai-platform:${issue}`).join("\n")}`);
+    const layout = dataLayout(major);
+    const replicaMachine = machineWithRole(context, "database-replica");
+
+    new PostgresPrimary(
+        `${primaryMachine.machineName}-postgres`,
+        { machine: primaryMachine, config: context.config, layout, secrets: context.secrets, withReplica: replicaMachine !== undefined },
+        { parent: primaryMachine },
+    );
+    if (replicaMachine !== undefined) {
+        new PostgresReplica(
+            `${replicaMachine.machineName}-postgres-replica`,
+            {
+                machine: replicaMachine,
+                config: context.config,
+                layout,
+                secrets: context.secrets,
+                primary: { host: primaryMachine.placed.address, port: publishedPort(primaryMachine, "postgres") },
+            },
+            { parent: replicaMachine },
+        );
+    }
+}

@@ -1,0 +1,124 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { PlatformConfig } from "../../config/platform";
+import { Machine } from "../../machines/machine";
+import { ServiceName } from "../../machines/services";
+import { ContainerSpec } from "../container/spec";
+import { PlatformSecrets } from "../secrets/secrets";
+import { backupDir, backupEnvironment, backupHealthPort } from "./backup";
+import { exporterSpec } from "./exporter";
+import { initScriptName, renderInitScript } from "./init";
+import { DataLayout } from "./layout";
+import { appDatabases, passwordFile, passwordRoles, replicationSlot, secretsDir, superuser } from "./roles";
+import { passwordFiles, rolePassword } from "./secrets";
+import { serverCommand, serverSettings } from "./server";
+
+/** The alias both PostgreSQL servers answer to on their machine's networks. */
+export const primaryAlias = "postgres";
+
+export interface PostgresPrimaryArgs {
+    /** The machine with the `database` role. */
+    readonly machine: Machine;
+    /** The validated platform config (images, lanCidr, postgres settings). */
+    readonly config: PlatformConfig;
+    /** Where the pinned major keeps its data. */
+    readonly layout: DataLayout;
+    /** The generated passwords of the superuser, the replication and exporter roles and the app owners. */
+    readonly secrets: PlatformSecrets;
+    /** Whether a replica is placed: the init script then creates its replication slot. */
+    readonly withReplica: boolean;
+}
+
+/** The published port of a service placed on the machine. */
+export function publishedPort(machine: Machine, service: ServiceName): number {
+    const port = machine.placed.services.find((s) => s.service === service)?.port;
+    if (port === undefined) throw new Error(`${service} is not placed on ${machine.machineName}`);
+    return port.external;
+}
+
+/**
+ * The PostgreSQL primary on the `database` machine: the server on a local volume, initialised
+ * by the rendered init script; postgres-exporter; and scheduled logical backups to the NAS.
+ */
+export class PostgresPrimary extends pulumi.ComponentResource {
+    /** The local named volume holding the data directory (kept when the stack is destroyed). */
+    public readonly dataVolume: docker.Volume;
+    public readonly server: docker.Container;
+    public readonly exporter: docker.Container;
+    public readonly backup: docker.Container;
+
+    constructor(name: string, args: PostgresPrimaryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-platform:postgres:PostgresPrimary", name, {}, opts);
+        const { machine, config, layout, secrets } = args;
+        const network = (alias?: string) => [
+            { name: machine.frontendNetwork.name, aliases: alias ? [alias] : undefined },
+            { name: machine.backendNetwork.name, aliases: alias ? [alias] : undefined },
+        ];
+
+        this.dataVolume = machine.localVolume("postgres-data", this);
+        const server: ContainerSpec = {
+            name: "postgres",
+            image: config.images.postgres,
+            command: serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb })),
+            env: {
+                POSTGRES_USER: superuser,
+                POSTGRES_DB: "postgres",
+                POSTGRES_PASSWORD_FILE: passwordFile(superuser),
+                POSTGRES_SECRETS_DIR: secretsDir,
+                PGDATA: layout.pgdata,
+            },
+            files: [
+                {
+                    path: `/docker-entrypoint-initdb.d/${initScriptName}`,
+                    content: renderInitScript({ lanCidr: config.lanCidr, replicationSlot: args.withReplica ? replicationSlot : undefined }),
+                },
+            ],
+            secretFiles: passwordFiles(secrets, [superuser, ...passwordRoles]),
+            mounts: [{ containerPath: layout.mountPath, volumeName: this.dataVolume.name }],
+            ports: [{ internal: 5432, external: publishedPort(machine, "postgres") }],
+            networks: network(primaryAlias),
+            shmSizeMb: 256,
+            // TCP only: during initialisation the image runs a socket-only server that must not count as up.
+            healthcheck: { test: ["CMD", "pg_isready", "--host=127.0.0.1", "--port=5432", `--username=${superuser}`, "--dbname=postgres"], startPeriod: "2m" },
+        };
+        this.server = machine.container(server, this);
+
+        this.exporter = machine.container(
+            exporterSpec({
+                name: "postgres-exporter",
+                image: config.images.postgresExporter,
+                serverAlias: primaryAlias,
+                publishedPort: publishedPort(machine, "postgres-exporter"),
+                network: machine.frontendNetwork.name,
+                password: rolePassword(secrets, "postgres_exporter"),
+            }),
+            this,
+            { dependsOn: [this.server] },
+        );
+
+        const backups = machine.nasVolumes.backups;
+        if (backups === undefined) throw new Error(`${machine.machineName} has the database role but no backups volume`);
+        const backup: ContainerSpec = {
+            name: "postgres-backup",
+            image: config.images.postgresBackup,
+            env: backupEnvironment({
+                host: primaryAlias,
+                port: 5432,
+                databases: appDatabases,
+                user: superuser,
+                passwordFile: passwordFile(superuser),
+                schedule: config.postgres.backupSchedule,
+                keepDays: config.postgres.backupKeepDays,
+                keepWeeks: config.postgres.backupKeepWeeks,
+                keepMonths: config.postgres.backupKeepMonths,
+            }),
+            secretFiles: passwordFiles(secrets, [superuser]),
+            mounts: [{ containerPath: backupDir, volumeName: backups.name }],
+            networks: [{ name: machine.backendNetwork.name }],
+            healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://localhost:${backupHealthPort}/`] },
+        };
+        this.backup = machine.container(backup, this, { dependsOn: [this.server] });
+
+        this.registerOutputs({ server: this.server.name, exporter: this.exporter.name, backup: this.backup.name });
+    }
+}

@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { initScriptName } from "../../components/postgres/init";
+import { generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, StackConfig, types } from "../harness/program";
+
+const homelab = readStackConfig("Pulumi.homelab.yaml");
+const local = readStackConfig("Pulumi.local.yaml");
+
+type Upload = { file: string; content: string; executable: boolean };
+type Volume = { containerPath: string; volumeName: string };
+type Port = { internal: number; external: number; ip: string };
+
+function find(run: ProgramRun, type: string, name: string): RegisteredResource {
+    const found = run.resources.find((r) => r.type === type && r.name === name);
+    assert.ok(found, `no ${type} ${name}`);
+    return found;
+}
+const container = (run: ProgramRun, name: string) => find(run, types.container, name);
+const uploads = (c: RegisteredResource) => (c.inputs.uploads as Upload[] | undefined) ?? [];
+const upload = (c: RegisteredResource, file: string) => uploads(c).find((u) => u.file === file);
+const envOf = (c: RegisteredResource) => Object.fromEntries((c.inputs.envs as string[]).map((e) => [e.slice(0, e.indexOf("=")), e.slice(e.indexOf("=") + 1)]));
+const volumesOf = (c: RegisteredResource) => c.inputs.volumes as Volume[];
+const portsOf = (c: RegisteredResource) => (c.inputs.ports as Port[] | undefined) ?? [];
+const imageOf = (run: ProgramRun, c: RegisteredResource) => ofType(run, types.image).find((i) => `sha256:${Buffer.from(String(i.inputs.name)).toString("hex").padEnd(64, "0").slice(0, 64)}` === c.inputs.image)?.inputs.name;
+
+/** The chain of parents from a resource up to the stack. */
+function ancestors(run: ProgramRun, resource: RegisteredResource): string[] {
+    const chain: string[] = [];
+    let parent = resource.parent;
+    while (parent !== undefined) {
+        chain.push(parent);
+        const next: string | undefined = run.resources.find((r) => !r.custom && r.name === parent)?.parent;
+        parent = next;
+    }
+    return chain;
+}
+
+async function runOk(config: StackConfig): Promise<ProgramRun> {
+    const run = await runProgram(config);
+    assert.equal(run.error, undefined, run.error?.message);
+    return run;
+}
+
+describe("the data tier of the homelab stack under mocks", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runOk(homelab);
+    });
+
+    it("runs the primary, its exporter and backups on erebus and the replica and its exporter on thanatos, each under its machine", () => {
+        const expected: [string, string, string][] = [
+            ["erebus-postgres", "erebus-postgres", "erebus"],
+            ["erebus-postgres-exporter", "erebus-postgres", "erebus"],
+            ["erebus-postgres-backup", "erebus-postgres", "erebus"],
+            ["thanatos-postgres-replica", "thanatos-postgres-replica", "thanatos"],
+            ["thanatos-postgres-replica-exporter", "thanatos-postgres-replica", "thanatos"],
+        ];
+        for (const [name, component, machine] of expected) {
+            assert.deepEqual(ancestors(run, container(run, name)), [component, machine], name);
+        }
+        assert.equal(find(run, "ai-platform:postgres:PostgresPrimary", "erebus-postgres").parent, "erebus");
+        const elsewhere = ofType(run, types.container).filter((c) => /postgres/.test(c.name) && !/^(erebus|thanatos)-/.test(c.name));
+        assert.deepEqual(elsewhere.map((c) => c.name), []);
+    });
+
+    it("pins the official image and the backup and exporter images from config/images.ts", () => {
+        assert.equal(imageOf(run, container(run, "erebus-postgres")), "postgres:17.6-bookworm");
+        assert.equal(imageOf(run, container(run, "thanatos-postgres-replica")), "postgres:17.6-bookworm");
+        assert.equal(imageOf(run, container(run, "erebus-postgres-backup")), "prodrigestivill/postgres-backup-local:17");
+        assert.match(String(imageOf(run, container(run, "thanatos-postgres-replica-exporter"))), /^quay\.io\/prometheuscommunity\/postgres-exporter:v/);
+    });
+
+    it("keeps data on local named volumes at the 17 image's PGDATA, and backups on the NAS export", () => {
+        const primaryData = find(run, types.volume, "erebus-postgres-data");
+        assert.equal(primaryData.inputs.driverOpts, undefined, "database data is never on NFS");
+        assert.deepEqual(volumesOf(container(run, "erebus-postgres")).map((v) => [v.containerPath, v.volumeName]), [["/var/lib/postgresql/data", "ai-postgres-data"]]);
+        assert.deepEqual(volumesOf(container(run, "thanatos-postgres-replica")).map((v) => [v.containerPath, v.volumeName]), [["/var/lib/postgresql/data", "ai-postgres-replica-data"]]);
+        assert.equal(envOf(container(run, "erebus-postgres")).PGDATA, "/var/lib/postgresql/data");
+
+        const backups = find(run, types.volume, "erebus-backups");
+        assert.equal((backups.inputs.driverOpts as Record<string, string>).device, ":/mnt/tank/ai/backups");
+        assert.deepEqual(volumesOf(container(run, "erebus-postgres-backup")).map((v) => [v.containerPath, v.volumeName]), [["/backups", backups.inputs.name]]);
+    });
+
+    it("publishes the servers and exporters on their machine's LAN address only", () => {
+        const published = (name: string) => portsOf(container(run, name)).map((p) => `${p.ip}:${p.external}->${p.internal}`);
+        assert.deepEqual(published("erebus-postgres"), ["192.168.10.11:5432->5432"]);
+        assert.deepEqual(published("erebus-postgres-exporter"), ["192.168.10.11:9187->9187"]);
+        assert.deepEqual(published("erebus-postgres-backup"), []);
+        assert.deepEqual(published("thanatos-postgres-replica"), ["192.168.10.13:5432->5432"]);
+        assert.deepEqual(published("thanatos-postgres-replica-exporter"), ["192.168.10.13:9187->9187"]);
+    });
+
+    it("ships the init script (with the replica's slot and the lab's CIDR) and each password as its own secret file", () => {
+        const primary = container(run, "erebus-postgres");
+        const init = upload(primary, `/docker-entrypoint-initdb.d/${initScriptName}`);
+        assert.ok(init, "no init script");
+        assert.equal(init.executable, false, "the entrypoint sources a non-executable script");
+        assert.match(init.content, /pg_create_physical_replication_slot\('replica'\)/);
+        assert.match(init.content, /host +replication +replicator +192\.168\.10\.0\/24 +scram-sha-256/);
+        const files = Object.fromEntries(uploads(primary).map((u) => [u.file, u.content]));
+        for (const [role, secret] of Object.entries({ postgres: "superuser", replicator: "replication", postgres_exporter: "exporter", litellm: "litellm", openwebui: "openwebui", grafana: "grafana" })) {
+            assert.match(files[`/run/secrets/postgres/${role}`] ?? "", new RegExp(`^${generatedSecretMarker}platform-postgres-${secret}-`), role);
+        }
+        assert.equal(envOf(primary).POSTGRES_PASSWORD_FILE, "/run/secrets/postgres/postgres");
+    });
+
+    it("starts the replica through its wrapper entrypoint, pointed at the primary's LAN address and slot", () => {
+        const replica = container(run, "thanatos-postgres-replica");
+        const [entrypoint] = replica.inputs.entrypoints as string[];
+        const wrapper = upload(replica, entrypoint);
+        assert.ok(wrapper?.executable, "the wrapper is uploaded executable");
+        assert.match(wrapper.content, /pg_basebackup .*--write-recovery-conf --wal-method=stream --slot="\$REPLICATION_SLOT"/s);
+        assert.deepEqual((replica.inputs.command as string[]).slice(0, 2), ["docker-entrypoint.sh", "postgres"]);
+        const env = envOf(replica);
+        assert.deepEqual([env.PRIMARY_HOST, env.PRIMARY_PORT, env.REPLICATION_SLOT, env.REPLICATION_USER], ["192.168.10.11", "5432", "replica", "replicator"]);
+        assert.match(upload(replica, env.REPLICATION_PASSWORD_FILE)?.content ?? "", /platform-postgres-replication-/);
+    });
+
+    it("configures backups of every app database with the retention from config", () => {
+        const env = envOf(container(run, "erebus-postgres-backup"));
+        assert.equal(env.POSTGRES_DB, "litellm,openwebui,grafana");
+        assert.deepEqual([env.SCHEDULE, env.BACKUP_KEEP_DAYS, env.BACKUP_KEEP_WEEKS, env.BACKUP_KEEP_MONTHS], ["@daily", "7", "4", "6"]);
+        assert.equal(env.POSTGRES_HOST, "postgres");
+    });
+
+    it("gives every container a healthcheck its image can run", () => {
+        const test = (name: string) => ((container(run, name).inputs.healthcheck as { tests: string[] }).tests ?? []).join(" ");
+        assert.match(test("erebus-postgres"), /^CMD pg_isready /);
+        assert.match(test("thanatos-postgres-replica"), /^CMD pg_isready /);
+        assert.match(test("erebus-postgres-exporter"), /^CMD wget .*:9187\//);
+        assert.match(test("erebus-postgres-backup"), /^CMD curl .*localhost:8080\//);
+    });
+
+    it("puts no password in plain text: env, commands and non-secret uploads carry none", () => {
+        for (const c of ofType(run, types.container).filter((r) => /postgres/.test(r.name))) {
+            for (const value of plainStrings(c.rawInputs)) assert.ok(!value.includes(generatedSecretMarker), `${c.name} carries a password in plain text`);
+        }
+    });
+});
+
+describe("the data tier in other labs", () => {
+    it("the local stack runs a primary with no replica and no slot holding WAL", async () => {
+        const run = await runOk(local);
+        const init = upload(container(run, "local-postgres"), `/docker-entrypoint-initdb.d/${initScriptName}`);
+        assert.doesNotMatch(init?.content ?? "", /replication_slot/);
+        assert.equal(ofType(run, types.container).filter((c) => c.name.includes("replica")).length, 0);
+    });
+
+    it("a PostgreSQL 18 image mounts the volume on /var/lib/postgresql and sets PGDATA under it", async () => {
+        const run = await runOk({ ...homelab, images: { postgres: "postgres:18.1-trixie", postgresBackup: "prodrigestivill/postgres-backup-local:18" } });
+        for (const name of ["erebus-postgres", "thanatos-postgres-replica"]) {
+            const c = container(run, name);
+            assert.equal(volumesOf(c)[0].containerPath, "/var/lib/postgresql");
+            assert.equal(envOf(c).PGDATA, "/var/lib/postgresql/18/docker");
+        }
+    });
+
+    it("refuses a backup image older than the server, naming the config key", async () => {
+        const run = await runProgram({ ...homelab, images: { postgres: "postgres:18.1-trixie" } });
+        assert.match(String(run.error?.message), /ai-platform:images\.postgresBackup: pg_dump 17 cannot dump a PostgreSQL 18 server/);
+    });
+});
