@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { prometheusPaths, renderPrometheusConfig } from "../../components/monitoring/prometheus";
@@ -96,6 +97,7 @@ describe("prometheus.yml for the homelab stack", () => {
         const doc = parse(rendered) as { alerting: { alertmanagers: { static_configs: StaticConfig[] }[] }; rule_files: string[] };
         assert.deepEqual(doc.alerting.alertmanagers[0].static_configs[0].targets, [peers.alertmanager]);
         assert.deepEqual(doc.rule_files, [prometheusPaths.rulesRelative]);
+        assert.equal(path.posix.join(path.posix.dirname(prometheusPaths.config), prometheusPaths.rulesRelative), prometheusPaths.rules, "the container's rules file is where rule_files points");
     });
 });
 
