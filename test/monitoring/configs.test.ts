@@ -44,6 +44,14 @@ describe("alertmanager.yml", () => {
 });
 
 describe("blackbox.yml", () => {
+    test("the blackbox exporter itself accepts it (--config.check), and rejects an unknown field", () => {
+        const check = (content: string) => runTool("prometheus-blackbox-exporter", ["--config.file=blackbox.yml", "--config.check"], writeTree({ "blackbox.yml": content }));
+        const ok = check(renderBlackboxConfig());
+        assert.equal(ok.status, 0, ok.output);
+        assert.match(ok.output, /Config file is ok/);
+        assert.notEqual(check(renderBlackboxConfig().replace("follow_redirects", "follow_redirect")).status, 0);
+    });
+
     test("defines the two modules the probe jobs use, over IPv4", () => {
         const doc = parse(renderBlackboxConfig()) as { modules: Record<string, { prober: string; http?: object; tcp?: object }> };
         assert.equal(doc.modules.http_2xx.prober, "http");
