@@ -65,10 +65,12 @@ export class Ollama extends pulumi.ComponentResource {
         );
 
         const containerName = ollamaContainerName(placed.name);
-        const run = (part: string, create: string, triggers: pulumi.Input<unknown>[], extra: { delete?: string; dependsOn?: pulumi.Resource[] } = {}) =>
+        type Extra = { delete?: string; dependsOn?: pulumi.Resource[]; timeout?: string };
+        const run = (part: string, create: string, triggers: pulumi.Input<unknown>[], extra: Extra = {}) =>
             hostCommand(`${name}-${part}`, args.access, { create, delete: extra.delete, triggers }, {
                 parent: this,
                 dependsOn: [this.container, ...(extra.dependsOn ?? [])],
+                customTimeouts: extra.timeout === undefined ? undefined : { create: extra.timeout, update: extra.timeout },
             });
 
         const pulls = new Map<string, pulumi.Resource>();
@@ -78,6 +80,8 @@ export class Ollama extends pulumi.ComponentResource {
                 const pull = run(`pull-${modelSlug(model)}`, pullScript(containerName, model), [model, this.container.id], {
                     delete: removeScript(containerName, model),
                     dependsOn: [list],
+                    // A 70B model is tens of gigabytes from the registry.
+                    timeout: "6h",
                 });
                 pulls.set(model, pull);
             }
@@ -89,6 +93,8 @@ export class Ollama extends pulumi.ComponentResource {
             const pull = upstream.get(model);
             run(`warm-${modelSlug(model)}`, warmScript(containerName, model, ollamaPort.internal), [model, this.container.id], {
                 dependsOn: pull === undefined ? [] : [pull],
+                // Loading a large model over NFS takes minutes.
+                timeout: "1h",
             });
         }
 
