@@ -70,5 +70,5 @@ export class ToolServer extends pulumi.ComponentResource {
 export function deployTools(context: PlatformContext): ToolServer[] {
     return [...context.machines.values()]
         .filter((machine) => machine.placed.roles.includes("tools"))
-        .map((machine) => new ToolServer(`${machine.machineName}-mcpo`, { context, machine }, { parent: machine }));
+        .map((machine) => new ToolServer(`${machine.machineName}-tools`, { context, machine }, { parent: machine }));
 }

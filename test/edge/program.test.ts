@@ -49,12 +49,20 @@ describe("the edge of the homelab stack under mocks", () => {
         assert.equal(run.error, undefined, run.error?.message);
     });
 
-    test("runs Traefik, Uptime Kuma and CoreDNS on the edge machine, under its component", () => {
+    test("runs Traefik, Uptime Kuma and CoreDNS on the edge machine, each family under a component of its machine", () => {
         for (const name of ["hephaestus-traefik", "hephaestus-uptime-kuma", "hephaestus-coredns"]) {
             assert.equal(machineOf(container(run, name)), "hephaestus");
         }
-        const components = run.resources.filter((r) => r.type.startsWith("ai-platform:edge:") || r.type.startsWith("ai-platform:dns:"));
-        assert.deepEqual(components.map((c) => [c.name, c.parent]).sort(), [["hephaestus-dns", "hephaestus"], ["hephaestus-edge", "hephaestus"]]);
+        const components = run.resources.filter((r) => /^ai-platform:(edge|dns|tools):/.test(r.type));
+        assert.deepEqual(components.map((c) => [c.name, c.parent]).sort(), [
+            ["hephaestus-dns", "hephaestus"],
+            ["hephaestus-edge", "hephaestus"],
+            ["thanatos-tools", "thanatos"],
+            ["zelus-tools", "zelus"],
+        ]);
+        // A component must not share its name with a resource under it: a name then stands for two things.
+        const names = run.resources.map((r) => r.name);
+        for (const component of components) assert.equal(names.filter((n) => n === component.name).length, 1, component.name);
     });
 
     test("routes every routed service to the LAN address and published port of the machine that runs it", () => {
@@ -134,9 +142,9 @@ describe("the edge of the homelab stack under mocks", () => {
             assert.ok((replica.inputs.envs as string[]).some((env) => env.startsWith("MCPO_API_KEY=generated-secret-")));
             assert.ok(!plainStrings(replica.rawInputs).some((s) => s.includes("MCPO_API_KEY")), "the API key must be a secret env");
             assert.match((replica.inputs.healthcheck as { tests: string[] }).tests.join(" "), /curl .*\/docs$/);
-            const build = ofType(run, builtImage).find((i) => i.name === `${machine}-mcpo-image`);
+            const build = ofType(run, builtImage).find((i) => i.name === `${machine}-tools-image`);
             assert.ok(build, `no image build on ${machine}`);
-            assert.equal(build.parent, `${machine}-mcpo`);
+            assert.equal(build.parent, `${machine}-tools`);
             assert.match(build.provider ?? "", new RegExp(`pulumi:providers:docker::${machine}-docker::`), "built on the machine's own daemon");
             assert.equal(build.inputs.skipPush, true);
             assert.deepEqual(build.inputs.build, {
@@ -156,7 +164,7 @@ describe("tool server replicas follow the tools machines", () => {
         const run = await runProgram(withMachines({ ares: { address: "192.168.10.15", roles: ["tools"] } }));
         assert.equal(run.error, undefined, run.error?.message);
         assert.equal(machineOf(container(run, "ares-mcpo")), "ares");
-        assert.ok(ofType(run, builtImage).some((i) => i.name === "ares-mcpo-image"));
+        assert.ok(ofType(run, builtImage).some((i) => i.name === "ares-tools-image"));
         assert.deepEqual(serversOf(run, "mcpo"), ["http://192.168.10.13:8000", "http://192.168.10.14:8000", "http://192.168.10.15:8000"]);
     });
 
