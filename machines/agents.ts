@@ -107,7 +107,7 @@ function amdExporter(port: ServicePort, images: Images): ContainerSpec {
 }
 
 /** Loki's push endpoint on the monitoring machine, if one is enabled. */
-export function lokiPushUrl(config: PlatformConfig): string | undefined {
+function lokiPushUrl(config: PlatformConfig): string | undefined {
     const loki = findService(place(config), "loki");
     return loki && lanUrl(loki, "/loki/api/v1/push");
 }
