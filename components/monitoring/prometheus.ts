@@ -10,7 +10,7 @@ export const prometheusPaths = {
     data: "/prometheus",
 } as const;
 
-/** Same-machine peers, reached by their Docker network aliases. */
+/** Where Prometheus reaches its peers on the monitoring machine. */
 export interface PrometheusPeers {
     /** `host:port` of Alertmanager. */
     readonly alertmanager: string;
