@@ -31,7 +31,7 @@ function options(argv: string[]) {
     return { outputs: values.outputs, stack: values.stack, machine: values.machine, timeoutMs, json: values.json };
 }
 
-/** `pulumi stack output --json` from the pinned CLI (npx pulumi), or the file given with --outputs. */
+/** `pulumi stack output --json` from the pinned CLI (npx pulumi, or $PULUMI), or the file given with --outputs. */
 async function readOutputs(file: string | undefined, stack: string | undefined): Promise<string> {
     if (file !== undefined) {
         try {
@@ -40,9 +40,11 @@ async function readOutputs(file: string | undefined, stack: string | undefined):
             throw new UsageError(`cannot read the outputs file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
         }
     }
-    const args = ["--no-install", "pulumi", "stack", "output", "--json", ...(stack === undefined ? [] : ["--stack", stack])];
+    // PULUMI names another CLI command, as for the shell scripts (e.g. a pulumi on PATH).
+    const [cli, ...cliArgs] = (process.env.PULUMI ?? "npx --no-install pulumi").split(/\s+/).filter((part) => part !== "");
+    const args = [...cliArgs, "stack", "output", "--json", ...(stack === undefined ? [] : ["--stack", stack])];
     return new Promise((resolve, reject) => {
-        execFile("npx", args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+        execFile(cli, args, { maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
             if (error === null) resolve(stdout);
             else reject(new UsageError(`\`pulumi stack output --json\` failed: ${stderr.trim() || error.message}\n(select a stack with --stack, or pass --outputs FILE)`));
         });

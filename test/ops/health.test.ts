@@ -14,9 +14,10 @@ interface Run {
     stderr: string;
 }
 
-function runHealth(args: string[]): Promise<Run> {
+function runHealth(args: string[], env: Record<string, string> = {}): Promise<Run> {
     return new Promise((resolve) => {
-        execFile(process.execPath, ["--import", "tsx", path.join(projectRoot, "scripts", "health.ts"), ...args], { cwd: projectRoot }, (error, stdout, stderr) => {
+        const script = path.join(projectRoot, "scripts", "health.ts");
+        execFile(process.execPath, ["--import", "tsx", script, ...args], { cwd: projectRoot, env: { ...process.env, ...env } }, (error, stdout, stderr) => {
             resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
         });
     });
@@ -161,5 +162,20 @@ describe("npm run health", () => {
             assert.match(run.stderr, message);
             assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
         }
+    });
+
+    it("reads the outputs from `pulumi stack output --json` of the chosen stack, and exits 2 when that fails", async () => {
+        const file = outputsFile("from-cli", { litellm: { machine: "orpheus", healthUrl: urls.ok } });
+        const pulumi = path.join(dir, "pulumi");
+        fs.writeFileSync(pulumi, `#!/bin/sh\necho "$*" > "${dir}/pulumi-args"\nif [ "$4" = --stack ] && [ "$5" = broken ]; then echo 'error: no stack named broken found' >&2; exit 255; fi\ncat "${file}"\n`, { mode: 0o755 });
+        const run = await runHealth(["--stack", "homelab", "--json"], { PULUMI: pulumi });
+        assert.equal(run.code, 0, run.stderr);
+        assert.equal(fs.readFileSync(path.join(dir, "pulumi-args"), "utf8").trim(), "stack output --json --stack homelab");
+        assert.equal((JSON.parse(run.stdout) as { service: string }[])[0].service, "litellm");
+
+        const broken = await runHealth(["--stack", "broken"], { PULUMI: pulumi });
+        assert.equal(broken.code, 2);
+        assert.match(broken.stderr, /`pulumi stack output --json` failed: error: no stack named broken found/);
+        assert.doesNotMatch(broken.stderr, /\n\s+at /);
     });
 });
