@@ -27,13 +27,20 @@ const script = (name: string, config = homelab): string => renderPreflight(machi
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"));
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** Where this system keeps a basic tool (they move between /bin and /usr/bin across distributions). */
+function realTool(tool: string): string {
+    const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
+    assert.ok(found.startsWith("/"), `${tool} is installed`);
+    return found;
+}
+
 /**
  * Runs a rendered script with /bin/sh and a PATH holding only the real basics plus the given fake
  * tools, so each case controls exactly what the "machine" has installed.
  */
 function runScript(text: string, fakes: Record<string, string>): { code: number; stdout: string; stderr: string } {
     const bin = fs.mkdtempSync(path.join(dir, "bin-"));
-    for (const tool of ["awk", "grep", "id", "hostname", "stat", "cat"]) fs.symlinkSync(`/usr/bin/${tool}`, path.join(bin, tool));
+    for (const tool of ["awk", "grep", "id", "hostname", "stat", "cat"]) fs.symlinkSync(realTool(tool), path.join(bin, tool));
     for (const [tool, body] of Object.entries(fakes)) fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     const file = path.join(bin, "preflight.sh");
     fs.writeFileSync(file, text);
