@@ -1,7 +1,10 @@
 import { PlatformContext } from "../context";
 import { Ollama } from "./ollama";
 
-/** Ollama on every enabled inference machine; the store's writer first, since every warm-up waits for its pulls. */
+/**
+ * Ollama on every enabled inference machine, as `<machine>-inference` (the container is
+ * `<machine>-ollama`); the store's writer first, since every warm-up waits for its pulls.
+ */
 export function deployOllama(context: PlatformContext): Map<string, Ollama> {
     const inference = [...context.machines.values()].filter((machine) => machine.placed.roles.includes("inference"));
     const writer = inference.find((machine) => machine.placed.modelStoreWriter);
@@ -10,7 +13,7 @@ export function deployOllama(context: PlatformContext): Map<string, Ollama> {
     for (const machine of ordered) {
         const isWriter = machine === writer;
         const ollama = new Ollama(
-            `${machine.machineName}-ollama`,
+            `${machine.machineName}-inference`,
             {
                 machine,
                 config: context.config,

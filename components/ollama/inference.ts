@@ -15,7 +15,7 @@ export function deployInference(context: PlatformContext): void {
     const gateway = machineWithRole(context, "gateway");
     if (gateway !== undefined) {
         new LiteLlm(
-            `${gateway.machineName}-litellm`,
+            `${gateway.machineName}-gateway`,
             {
                 machine: gateway,
                 config,
@@ -36,7 +36,7 @@ export function deployInference(context: PlatformContext): void {
     const tools = toolServerUrls(context.catalog, placement);
     const toolsKey = secrets.values["tools-api-key"];
     new OpenWebUi(
-        `${webui.machineName}-open-webui`,
+        `${webui.machineName}-webui`,
         {
             machine: webui,
             config,

@@ -51,7 +51,7 @@ const routesOf = (run: ProgramRun, machine = "orpheus") => {
     return groups;
 };
 
-const commandsOf = (run: ProgramRun, type: string = types.command) => ofType(run, type).filter((c) => /-ollama-(pull|warm|model-list)/.test(c.name));
+const commandsOf = (run: ProgramRun, type: string = types.command) => ofType(run, type).filter((c) => /-inference-(pull|warm|model-list)/.test(c.name));
 
 describe("the inference tier of the homelab stack", () => {
     let run: ProgramRun;
@@ -64,8 +64,8 @@ describe("the inference tier of the homelab stack", () => {
         assert.deepEqual(ollamas.map((c) => c.name).sort(), ["hades-ollama", "kratos-ollama", "nyx-ollama", "orpheus-ollama"]);
         for (const c of ollamas) {
             const machine = c.name.replace(/-ollama$/, "");
-            assert.equal(c.parent, `${machine}-ollama`);
-            assert.equal(resource(run, "ai-platform:ollama:Ollama", `${machine}-ollama`).parent, machine);
+            assert.equal(c.parent, `${machine}-inference`);
+            assert.equal(resource(run, "ai-platform:ollama:Ollama", `${machine}-inference`).parent, machine);
             assert.deepEqual(c.inputs.ports, [{ internal: 11434, external: 11434, ip: homelabMachines[machine].address, protocol: "tcp" }]);
             assert.deepEqual(c.inputs.volumes, [{ containerPath: "/models", volumeName: "ai-nas-models", readOnly: false }]);
             assert.ok((c.inputs.healthcheck as { tests: string[] }).tests.includes("ollama"));
@@ -90,14 +90,14 @@ describe("the inference tier of the homelab stack", () => {
         assert.deepEqual(pruners.map((c) => c.name), ["hades-ollama"]);
         const pulls = commandsOf(run).filter((c) => c.name.includes("-pull-"));
         assert.deepEqual(pulls.map((c) => c.name).sort(), [
-            "hades-ollama-pull-llama3-1-8b",
-            "hades-ollama-pull-llama3-3-70b",
-            "hades-ollama-pull-nomic-embed-text",
-            "hades-ollama-pull-qwen2-5-72b",
-            "hades-ollama-pull-qwen2-5-coder-14b",
+            "hades-inference-pull-llama3-1-8b",
+            "hades-inference-pull-llama3-3-70b",
+            "hades-inference-pull-nomic-embed-text",
+            "hades-inference-pull-qwen2-5-72b",
+            "hades-inference-pull-qwen2-5-coder-14b",
         ]);
         for (const pull of pulls) {
-            assert.equal(pull.parent, "hades-ollama");
+            assert.equal(pull.parent, "hades-inference");
             assert.match(String(pull.inputs.create), /ollama pull "\$model"/);
             assert.match(String(pull.inputs.delete), /ollama rm "\$model"/);
         }
@@ -105,11 +105,11 @@ describe("the inference tier of the homelab stack", () => {
 
     test("each model is warmed on each of its nodes, over SSH as the platform's user", () => {
         const warms = commandsOf(run).filter((c) => c.name.includes("-warm-"));
-        const expected = new Map(homelabModels.flatMap((m) => m.nodes.map((node) => [`${node}-ollama-warm-${m.name.replace(/[^a-z0-9]+/g, "-")}`, m.name])));
+        const expected = new Map(homelabModels.flatMap((m) => m.nodes.map((node) => [`${node}-inference-warm-${m.name.replace(/[^a-z0-9]+/g, "-")}`, m.name])));
         assert.deepEqual(warms.map((c) => c.name).sort(), [...expected.keys()].sort());
         for (const warm of warms) {
             const machine = warm.name.split("-")[0];
-            assert.equal(warm.parent, `${machine}-ollama`);
+            assert.equal(warm.parent, `${machine}-inference`);
             assert.deepEqual(warm.inputs.connection, { host: homelabMachines[machine].address, user: "deploy", port: 22, dialErrorLimit: 3, perDialTimeout: 10 });
             const triggers = warm.inputs.triggers as unknown[];
             assert.equal(triggers[0], expected.get(warm.name), "re-runs when its model changes");
@@ -119,7 +119,8 @@ describe("the inference tier of the homelab stack", () => {
 
     test("LiteLLM on the gateway routes every model group to exactly its nodes", () => {
         const litellm = container(run, "orpheus-litellm");
-        assert.equal(litellm.parent, "orpheus-litellm");
+        assert.equal(litellm.parent, "orpheus-gateway");
+        assert.equal(container(run, "orpheus-open-webui").parent, "orpheus-webui");
         assert.deepEqual(litellm.inputs.ports, [{ internal: 4000, external: 4000, ip: "192.168.10.21", protocol: "tcp" }]);
         assert.deepEqual(litellm.inputs.command, ["--config", "/app/config.yaml", "--port", "4000"]);
         assert.match((litellm.inputs.healthcheck as { tests: string[] }).tests.join(" "), /python3 .*\/health\/readiness/);
@@ -159,7 +160,7 @@ describe("the inference tier of the homelab stack", () => {
     });
 
     test("no secret appears in plain text in any inference resource (env, labels, files, commands)", () => {
-        const mine = run.resources.filter((r) => /-(ollama|litellm|open-webui)(-|$)/.test(r.name));
+        const mine = run.resources.filter((r) => /-(ollama|litellm|open-webui|inference|gateway|webui)(-|$)/.test(r.name));
         assert.ok(mine.length > 20);
         for (const r of mine) {
             const leaks = plainStrings(r.rawInputs).filter((s) => s.includes(generatedSecretMarker) || /sk-generated/.test(s));
@@ -188,7 +189,7 @@ describe("the inference tier of the local stack", () => {
         assert.equal(environment(ollama).vars.OLLAMA_NOPRUNE, undefined, "the only node is the writer");
         assert.deepEqual(commandsOf(run).map((c) => c.name), []);
         const local = commandsOf(run, localCommand);
-        assert.deepEqual(local.map((c) => c.name).sort(), ["local-ollama-model-list", "local-ollama-pull-qwen2-5-0-5b", "local-ollama-warm-qwen2-5-0-5b"]);
+        assert.deepEqual(local.map((c) => c.name).sort(), ["local-inference-model-list", "local-inference-pull-qwen2-5-0-5b", "local-inference-warm-qwen2-5-0-5b"]);
         for (const c of local) assert.deepEqual(c.inputs.environment, { DOCKER_HOST: "unix:///var/run/docker.sock" });
     });
 
@@ -215,7 +216,7 @@ describe("changing the lab in config", () => {
         });
         assert.equal(container(run, "pallas-ollama").inputs.gpus, "all");
         assert.equal(environment(container(run, "pallas-ollama")).vars.OLLAMA_NOPRUNE, "1");
-        resource(run, types.command, "pallas-ollama-warm-llama3-1-8b");
+        resource(run, types.command, "pallas-inference-warm-llama3-1-8b");
         assert.deepEqual(routesOf(run)["llama3.1:8b"], ["http://orpheus-ollama:11434", "http://192.168.10.22:11434", "http://192.168.10.23:11434", "http://192.168.10.26:11434"]);
     });
 
@@ -225,7 +226,7 @@ describe("changing the lab in config", () => {
             machines: { ...homelabMachines, kratos: { ...homelabMachines.kratos, enabled: false } },
             models: homelabModels.map((m) => ({ ...m, nodes: m.nodes.filter((n) => n !== "kratos") })),
         });
-        assert.equal(run.resources.find((r) => r.name === "kratos-ollama"), undefined);
+        assert.deepEqual(run.resources.filter((r) => /^kratos-(ollama|inference)/.test(r.name)), []);
         assert.deepEqual(routesOf(run)["qwen2.5-coder:14b"], ["http://192.168.10.23:11434"]);
         assert.ok(!JSON.stringify(routesOf(run)).includes("192.168.10.22"));
     });
@@ -237,9 +238,9 @@ describe("changing the lab in config", () => {
         assert.ok(before.size >= 5);
         for (const c of guarded(run)) assert.deepEqual(c.inputs, before.get(c.name), `${c.name} would change`);
         assert.deepEqual(guarded(run).map((c) => c.name).sort(), [...before.keys()].sort());
-        resource(run, types.command, "hades-ollama-pull-phi3-mini");
-        resource(run, types.command, "kratos-ollama-warm-phi3-mini");
-        resource(run, types.command, "nyx-ollama-warm-phi3-mini");
+        resource(run, types.command, "hades-inference-pull-phi3-mini");
+        resource(run, types.command, "kratos-inference-warm-phi3-mini");
+        resource(run, types.command, "nyx-inference-warm-phi3-mini");
         assert.deepEqual(routesOf(run)["phi3:mini"], ["http://192.168.10.22:11434", "http://192.168.10.23:11434"]);
     });
 
