@@ -19,13 +19,13 @@ export function deployDatabase(context: PlatformContext): void {
     const replicaMachine = machineWithRole(context, "database-replica");
 
     new PostgresPrimary(
-        `${primaryMachine.machineName}-postgres`,
+        `${primaryMachine.machineName}-database`,
         { machine: primaryMachine, config: context.config, layout, secrets: context.secrets, withReplica: replicaMachine !== undefined },
         { parent: primaryMachine },
     );
     if (replicaMachine !== undefined) {
         new PostgresReplica(
-            `${replicaMachine.machineName}-postgres-replica`,
+            `${replicaMachine.machineName}-database-replica`,
             {
                 machine: replicaMachine,
                 config: context.config,

@@ -29,8 +29,7 @@ function ancestors(run: ProgramRun, resource: RegisteredResource): string[] {
     let parent = resource.parent;
     while (parent !== undefined) {
         chain.push(parent);
-        const next: string | undefined = run.resources.find((r) => !r.custom && r.name === parent)?.parent;
-        parent = next;
+        parent = run.resources.find((r) => r.name === parent)?.parent;
     }
     return chain;
 }
@@ -49,16 +48,17 @@ describe("the data tier of the homelab stack under mocks", () => {
 
     it("runs the primary, its exporter and backups on erebus and the replica and its exporter on thanatos, each under its machine", () => {
         const expected: [string, string, string][] = [
-            ["erebus-postgres", "erebus-postgres", "erebus"],
-            ["erebus-postgres-exporter", "erebus-postgres", "erebus"],
-            ["erebus-postgres-backup", "erebus-postgres", "erebus"],
-            ["thanatos-postgres-replica", "thanatos-postgres-replica", "thanatos"],
-            ["thanatos-postgres-replica-exporter", "thanatos-postgres-replica", "thanatos"],
+            ["erebus-postgres", "erebus-database", "erebus"],
+            ["erebus-postgres-exporter", "erebus-database", "erebus"],
+            ["erebus-postgres-backup", "erebus-database", "erebus"],
+            ["thanatos-postgres-replica", "thanatos-database-replica", "thanatos"],
+            ["thanatos-postgres-replica-exporter", "thanatos-database-replica", "thanatos"],
         ];
         for (const [name, component, machine] of expected) {
             assert.deepEqual(ancestors(run, container(run, name)), [component, machine], name);
         }
-        assert.equal(find(run, "ai-platform:postgres:PostgresPrimary", "erebus-postgres").parent, "erebus");
+        assert.equal(find(run, "ai-platform:postgres:PostgresPrimary", "erebus-database").parent, "erebus");
+        assert.equal(find(run, "ai-platform:postgres:PostgresReplica", "thanatos-database-replica").parent, "thanatos");
         const elsewhere = ofType(run, types.container).filter((c) => /postgres/.test(c.name) && !/^(erebus|thanatos)-/.test(c.name));
         assert.deepEqual(elsewhere.map((c) => c.name), []);
     });
