@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { projectRoot } from "../harness/program";
+import { projectRoot, readStackConfig, RegisteredResource, runProgram } from "../harness/program";
 
 /** A stand-in for the Pulumi CLI that records each call, one argument per line. */
 function fakePulumi(): { command: string; calls: () => string[][] } {
@@ -83,5 +83,34 @@ describe("scripts/up-machine.sh", () => {
         assert.equal(noName.status, 2);
         assert.match(noName.stderr, /erebus hephaestus thanatos zelus orpheus kratos nyx hades moros local/);
         assert.deepEqual(pulumi.calls(), []);
+    });
+
+    it("targets exactly the machine's resources and the secrets in the real program (every resource below a Machine is named <machine>-...)", async () => {
+        const run = await runProgram(readStackConfig("Pulumi.homelab.yaml"));
+        assert.equal(run.error, undefined, run.error?.message);
+        // Parents are known by name; a component and its container may share one, and only components parent.
+        const components = new Map(run.resources.filter((r) => !r.custom).map((r) => [r.name, r]));
+        const qualifiedType = (r: RegisteredResource): string => {
+            const parent = r.parent === undefined ? undefined : components.get(r.parent);
+            return parent === undefined ? r.type : `${qualifiedType(parent)}$${r.type}`;
+        };
+        const root = (r: RegisteredResource): RegisteredResource => {
+            const parent = r.parent === undefined ? undefined : components.get(r.parent);
+            return parent === undefined ? r : root(parent);
+        };
+        const pulumi = fakePulumi();
+        for (const machine of ["erebus", "kratos"]) {
+            assert.equal(upMachine([machine, "--stack", "test", "--yes"], pulumi.command).status, 0);
+            const targets = targetsOf(pulumi.calls().at(-1) ?? []);
+            let count = 0;
+            for (const resource of run.resources) {
+                const urn = `urn:pulumi:test::ai-platform::${qualifiedType(resource)}::${resource.name}`;
+                const top = root(resource);
+                const expected = top.name === "platform" || (top.type === "ai-platform:machines:Machine" && top.name === machine);
+                assert.equal(targets.some((t) => globMatches(t, urn)), expected, `${machine}: ${urn}`);
+                if (expected) count++;
+            }
+            assert.ok(count > 20, `${machine}: ${count} resources targeted`);
+        }
     });
 });
