@@ -4,8 +4,21 @@ import { machineWithRole, PlatformContext } from "../context";
 import { LiteLlm } from "../litellm/litellm";
 import { hasEdge, liteLlmApiBase, openWebUiEnv, renderToolServerConnections, toolServerUrls } from "../openwebui/env";
 import { OpenWebUi } from "../openwebui/openwebui";
-import { databaseConnection } from "../postgres/connection";
+import { AppDatabase, databaseConnection } from "../postgres/connection";
 import { deployOllama } from "./deploy";
+
+/**
+ * An app's database URL as a container on `machine` reaches it: the primary's container by
+ * name when it runs on the same machine (whose LAN address may be 127.0.0.1, as on the local
+ * stack), else the primary's LAN address.
+ */
+function databaseUrl(context: PlatformContext, app: AppDatabase, machine: string): pulumi.Output<string> {
+    const connection = databaseConnection(context, app);
+    const primary = findService(context.placement, "postgres");
+    if (primary === undefined || primary.machine !== machine) return connection.url;
+    const host = `${primary.machine}-postgres:${primary.port?.internal ?? 5432}`;
+    return pulumi.secret(pulumi.interpolate`postgresql://${connection.user}:${connection.password}@${host}/${connection.database}`);
+}
 
 /** The inference tier: Ollama on every inference machine, LiteLLM in front of it, Open WebUI behind LiteLLM. */
 export function deployInference(context: PlatformContext): void {
@@ -22,7 +35,7 @@ export function deployInference(context: PlatformContext): void {
                 placement,
                 masterKey: secrets.liteLlmMasterKey,
                 saltKey: secrets.values["litellm-salt-key"],
-                databaseUrl: databaseConnection(context, "litellm").url,
+                databaseUrl: databaseUrl(context, "litellm", gateway.machineName),
                 fallbackApiKey: context.userSecrets.fallbackApiKey,
             },
             { parent: gateway },
@@ -45,7 +58,7 @@ export function deployInference(context: PlatformContext): void {
                 publicUrl: hasEdge(placement) ? `https://chat.${config.domain}` : lanUrl(chat),
             }),
             apiKey: secrets.liteLlmMasterKey,
-            databaseUrl: databaseConnection(context, "openwebui").url,
+            databaseUrl: databaseUrl(context, "openwebui", webui.machineName),
             secretKey: secrets.values["webui-secret-key"],
             toolServerConnections: tools.length === 0 ? undefined : pulumi.secret(toolsKey.apply((key) => renderToolServerConnections(tools, key))),
         },

@@ -196,7 +196,10 @@ describe("the inference tier of the local stack", () => {
     test("containers on one machine reach each other by name, not through 127.0.0.1", () => {
         assert.deepEqual(routesOf(run, "local"), { "qwen2.5:0.5b": ["http://local-ollama:11434"] });
         assert.equal(environment(container(run, "local-open-webui")).vars.OPENAI_API_BASE_URL, "http://local-litellm:4000/v1");
-        for (const name of ["local-ollama", "local-litellm", "local-open-webui"]) {
+        assert.match(environment(container(run, "local-litellm")).vars.DATABASE_URL, /^postgresql:\/\/litellm:[^@]+@local-postgres:5432\/litellm$/);
+        assert.match(environment(container(run, "local-open-webui")).vars.DATABASE_URL, /^postgresql:\/\/openwebui:[^@]+@local-postgres:5432\/openwebui$/);
+        assert.ok(environment(container(run, "local-litellm")).secret);
+        for (const name of ["local-ollama", "local-litellm", "local-open-webui", "local-postgres"]) {
             assert.ok((container(run, name).inputs.networksAdvanced as { name: string }[]).some((n) => n.name === "ai-frontend"), name);
         }
     });
