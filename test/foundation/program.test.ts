@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { isPinned } from "../../config/images";
-import { generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, types } from "../harness/program";
+import { ancestors, generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, types } from "../harness/program";
 
 const homelabConfig = readStackConfig("Pulumi.homelab.yaml");
 const machineNames = Object.keys(homelabConfig.machines as object);
@@ -9,14 +9,6 @@ const addresses = Object.fromEntries(Object.entries(homelabConfig.machines as Re
 
 type Label = { label: string; value: string };
 const labelsOf = (r: RegisteredResource) => Object.fromEntries(((r.inputs.labels as Label[]) ?? []).map((l) => [l.label, l.value]));
-
-/** The chain of parent names from a resource up to the stack. */
-function ancestors(run: ProgramRun, resource: RegisteredResource): string[] {
-    const byName = new Map(run.resources.map((r) => [r.name, r]));
-    const chain: string[] = [];
-    for (let parent = resource.parent; parent !== undefined; parent = byName.get(parent)?.parent) chain.push(parent);
-    return chain;
-}
 
 describe("the homelab stack under mocks", () => {
     let run: ProgramRun;

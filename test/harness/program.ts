@@ -15,6 +15,8 @@ export interface RegisteredResource {
     readonly rawInputs: Record<string, unknown>;
     /** The name of the parent resource (undefined for the stack's direct children). */
     readonly parent?: string;
+    /** The type of the parent resource: with `parent`, what identifies it (names repeat across types). */
+    readonly parentType?: string;
     readonly provider?: string;
     readonly custom: boolean;
 }
@@ -57,10 +59,21 @@ monitorPrototype.newUrn = function (this: unknown, parent: string, type: string,
     return newUrn.call(this, parent, type, name);
 };
 
-function parentName(type: string, name: string): string | undefined {
+function parentOf(type: string, name: string): { parent?: string; parentType?: string } {
     const urn = parentUrns.get(`${type}::${name}`);
-    if (urn === undefined || urn === "" || urn.includes("pulumi:pulumi:Stack")) return undefined;
-    return urn.slice(urn.lastIndexOf("::") + 2);
+    if (urn === undefined || urn === "" || urn.includes("pulumi:pulumi:Stack")) return {};
+    const [typeChain, parent] = urn.split("::").slice(-2);
+    return { parent, parentType: typeChain.slice(typeChain.lastIndexOf("$") + 1) };
+}
+
+/** The names of a resource's ancestors, nearest first, up to the stack. */
+export function ancestors(run: ProgramRun, resource: RegisteredResource): string[] {
+    const byKey = new Map(run.resources.map((r) => [`${r.type}::${r.name}`, r]));
+    const chain: string[] = [];
+    for (let current = byKey.get(`${resource.parentType}::${resource.parent}`); current !== undefined; current = byKey.get(`${current.parentType}::${current.parent}`)) {
+        chain.push(current.name);
+    }
+    return chain;
 }
 
 /** Every string in a value that is not inside a secret envelope: what would be stored or shown in plain text. */
@@ -150,7 +163,7 @@ export async function runProgram(config: StackConfig, options: { secretKeys?: st
 }
 
 function withParents(resources: RegisteredResource[]): RegisteredResource[] {
-    return resources.map((r) => ({ ...r, parent: parentName(r.type, r.name) }));
+    return resources.map((r) => ({ ...r, ...parentOf(r.type, r.name) }));
 }
 
 /** Lets registrations still in flight reach the mock. */
