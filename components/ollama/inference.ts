@@ -46,7 +46,7 @@ export function deployInference(context: PlatformContext): void {
     const litellm = findService(placement, "litellm");
     const chat = findService(placement, "open-webui");
     if (webui === undefined || litellm === undefined || chat === undefined) return;
-    const tools = toolServerUrls(context.catalog, placement);
+    const tools = toolServerUrls(context.catalog, placement, webui.machineName);
     const toolsKey = secrets.values["tools-api-key"];
     new OpenWebUi(
         `${webui.machineName}-webui`,

@@ -1,4 +1,5 @@
-import { Catalog } from "../catalog/catalog";
+import { Catalog, CatalogEntry } from "../catalog/catalog";
+import { serviceKinds } from "../../machines/services";
 import { Placement, PlacedService } from "../../machines/placement";
 
 /** The edge (Traefik) routes `<subdomain>.<domain>`; without one, services are reached on their LAN ports. */
@@ -12,13 +13,20 @@ export function liteLlmApiBase(litellm: PlacedService, webuiMachine: string): st
     return `http://${litellm.address}:${litellm.port?.external ?? 4000}/v1`;
 }
 
-/** The tool servers Open WebUI is given: the edge's load-balanced route when there is an edge, else every replica. */
-export function toolServerUrls(catalog: Catalog, placement: Placement): string[] {
+/**
+ * The tool servers Open WebUI is given: the edge's load-balanced route when there is an edge,
+ * else every replica. A replica on Open WebUI's own machine is reached by container name, and
+ * when every replica is there (the local stack) the route is not used: inside a container,
+ * `*.localhost` and a 127.0.0.1 LAN address point at the container itself.
+ */
+export function toolServerUrls(catalog: Catalog, placement: Placement, webuiMachine: string): string[] {
     const replicas = catalog.entries.filter((entry) => entry.service === "mcpo");
-    if (replicas.length === 0) return [];
+    const byName = (entry: CatalogEntry) => `http://${entry.machine}-mcpo:${serviceKinds.mcpo.port.internal}`;
+    const reach = (entry: CatalogEntry) => (entry.machine === webuiMachine ? byName(entry) : entry.url);
+    if (replicas.length === 0 || replicas.every((entry) => entry.machine === webuiMachine)) return replicas.map(byName);
     const routed = replicas.find((entry) => entry.route !== undefined)?.route;
     if (hasEdge(placement) && routed !== undefined) return [`https://${routed.host}`];
-    return replicas.map((entry) => entry.url);
+    return replicas.map(reach);
 }
 
 /** TOOL_SERVER_CONNECTIONS: a JSON array of OpenAPI tool servers, each behind the tools API key. */

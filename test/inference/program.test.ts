@@ -199,6 +199,8 @@ describe("the inference tier of the local stack", () => {
         assert.match(environment(container(run, "local-litellm")).vars.DATABASE_URL, /^postgresql:\/\/litellm:[^@]+@local-postgres:5432\/litellm$/);
         assert.match(environment(container(run, "local-open-webui")).vars.DATABASE_URL, /^postgresql:\/\/openwebui:[^@]+@local-postgres:5432\/openwebui$/);
         assert.ok(environment(container(run, "local-litellm")).secret);
+        const tools = JSON.parse(environment(container(run, "local-open-webui")).vars.TOOL_SERVER_CONNECTIONS) as { url: string }[];
+        assert.deepEqual(tools.map((t) => t.url), ["http://local-mcpo:8000"]);
         for (const name of ["local-ollama", "local-litellm", "local-open-webui", "local-postgres"]) {
             assert.ok((container(run, name).inputs.networksAdvanced as { name: string }[]).some((n) => n.name === "ai-frontend"), name);
         }

@@ -162,11 +162,19 @@ describe("Open WebUI's connections", () => {
     });
 
     test("tool servers: the edge's route when there is an edge, else every replica", () => {
-        assert.deepEqual(toolServerUrls(catalog, placement), ["https://tools.lab.internal"]);
+        assert.deepEqual(toolServerUrls(catalog, placement, "orpheus"), ["https://tools.lab.internal"]);
         const machines = homelabRaw.machines as Record<string, object>;
         const noEdge = validated({ ...homelabRaw, machines: { ...machines, hephaestus: { ...machines.hephaestus, enabled: false } } });
         const noEdgePlacement = place(noEdge);
-        assert.deepEqual(toolServerUrls(buildCatalog(noEdgePlacement, noEdge.domain), noEdgePlacement), ["http://192.168.10.13:8000", "http://192.168.10.14:8000"]);
+        const noEdgeCatalog = buildCatalog(noEdgePlacement, noEdge.domain);
+        assert.deepEqual(toolServerUrls(noEdgeCatalog, noEdgePlacement, "orpheus"), ["http://192.168.10.13:8000", "http://192.168.10.14:8000"]);
+        assert.deepEqual(toolServerUrls(noEdgeCatalog, noEdgePlacement, "zelus"), ["http://192.168.10.13:8000", "http://zelus-mcpo:8000"]);
+    });
+
+    test("tool servers all on Open WebUI's machine (the local stack) are reached by container name, not the route", () => {
+        const local = validated(readStackConfig("Pulumi.local.yaml"));
+        const localPlacement = place(local);
+        assert.deepEqual(toolServerUrls(buildCatalog(localPlacement, local.domain), localPlacement, "local"), ["http://local-mcpo:8000"]);
     });
 
     test("each tool server connection is an OpenAPI server behind the bearer key", () => {
