@@ -47,18 +47,20 @@ case "$1 $2" in
   "ollama rm") grep -Fvx -- "$3" "$FAKE_STORE/present" > "$FAKE_STORE/present.new"; mv "$FAKE_STORE/present.new" "$FAKE_STORE/present" ;;
   "cat /models/"*) cat "$FAKE_STORE/\${2#/models/}" ;;
   "sh -c") sh -c "$(printf '%s' "$3" | sed "s#/models/#$FAKE_STORE/#g")" ;;
+  "bash -s") exec bash -s "$3" "\${FAKE_OLLAMA_PORT:-$4}" ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
 `;
 
+let bin: string;
+before(() => {
+    bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+    fs.writeFileSync(path.join(bin, "docker"), fakeDocker, { mode: 0o755 });
+});
+after(() => fs.rmSync(bin, { recursive: true, force: true }));
+
 describe("pulling, listing and removing models in the shared store", () => {
-    let bin: string;
     let store: string;
-    before(() => {
-        bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
-        fs.writeFileSync(path.join(bin, "docker"), fakeDocker, { mode: 0o755 });
-    });
-    after(() => fs.rmSync(bin, { recursive: true, force: true }));
 
     function freshStore(present: string[]): void {
         store = fs.mkdtempSync(path.join(os.tmpdir(), "fake-store-"));
@@ -135,7 +137,7 @@ describe("pulling, listing and removing models in the shared store", () => {
     });
 });
 
-describe("warming a model on a node (bash's /dev/tcp against a fake Ollama API)", () => {
+describe("warming a model on a node (through docker exec into bash, whose /dev/tcp talks to a fake Ollama API)", () => {
     let server: http.Server;
     let port: number;
     const requests: { path: string; body: Record<string, unknown> }[] = [];
@@ -159,16 +161,21 @@ describe("warming a model on a node (bash's /dev/tcp against a fake Ollama API)"
     });
     after(() => server.close());
 
+    /** Runs the warm-up as a node would: the host script, through `docker exec -i ... bash -s` and its heredoc. */
     function warm(model: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
         requests.length = 0;
+        const store = fs.mkdtempSync(path.join(os.tmpdir(), "fake-store-"));
         return new Promise((resolve) => {
-            const child = spawn("bash", ["-s", model, String(port)], { env: { ...process.env, OLLAMA_WARM_HOST: "127.0.0.1" } });
+            const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_STORE: store, FAKE_OLLAMA_PORT: String(port), OLLAMA_WARM_HOST: "127.0.0.1" };
+            const child = spawn("sh", ["-c", warmScript(container, model, 11434)], { env });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
             child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-            child.on("close", (status) => resolve({ status, stdout, stderr }));
-            child.stdin.end(warmBody);
+            child.on("close", (status) => {
+                fs.rmSync(store, { recursive: true, force: true });
+                resolve({ status, stdout, stderr });
+            });
         });
     }
 
