@@ -77,8 +77,11 @@ if [ "$(sql 'SELECT pg_is_in_recovery()')" != f ]; then
     exit 1
 fi
 
+# So that the old primary, rebuilt as a replica of this one, finds its slot (max_slot_wal_keep_size caps what it holds).
+sql "SELECT pg_create_physical_replication_slot('replica') WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = 'replica')" > /dev/null
+
 cat <<DONE
-${container} is now a read-write primary.
+${container} is now a read-write primary, with a replication slot 'replica' for the next replica.
 Next: keep the old primary stopped, give the promoted machine the \`database\` role (and the old
 one \`database-replica\` or nothing) in the stack config, and run \`pulumi up\` so that the apps
 follow it. See docs/database.md, "Failover".

@@ -41,7 +41,8 @@ export class PostgresReplica extends pulumi.ComponentResource {
         super("ai-platform:postgres:PostgresReplica", name, {}, opts);
         const { machine, config, layout, secrets } = args;
 
-        this.dataVolume = machine.localVolume("postgres-replica-data", this);
+        // The primary's volume name too: after a failover the promoted data is where a primary looks for it.
+        this.dataVolume = machine.localVolume("postgres-data", this);
         const server: ContainerSpec = {
             name: "postgres-replica",
             image: config.images.postgres,

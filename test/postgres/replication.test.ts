@@ -103,6 +103,7 @@ describe("PostgreSQL streaming replication, from the rendered init script and re
         assert.ok(docker.calls().every((call) => call.startsWith("-H ssh://deploy@192.0.2.13 ")), "every docker call goes to the given host");
 
         assert.equal(await value(replica, "SELECT pg_is_in_recovery()"), "f");
+        assert.equal(await value(replica, `SELECT count(*) FROM pg_replication_slots WHERE slot_name = '${replicationSlot}'`), "1", "a slot awaits the next replica");
         await value(replica, "INSERT INTO events (note) VALUES ('after promotion')");
         assert.equal(await value(replica, "SELECT count(*) FROM events"), "1151");
 

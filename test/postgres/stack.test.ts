@@ -74,12 +74,18 @@ describe("the data tier of the homelab stack under mocks", () => {
         const primaryData = find(run, types.volume, "erebus-postgres-data");
         assert.equal(primaryData.inputs.driverOpts, undefined, "database data is never on NFS");
         assert.deepEqual(volumesOf(container(run, "erebus-postgres")).map((v) => [v.containerPath, v.volumeName]), [["/var/lib/postgresql/data", "ai-postgres-data"]]);
-        assert.deepEqual(volumesOf(container(run, "thanatos-postgres-replica")).map((v) => [v.containerPath, v.volumeName]), [["/var/lib/postgresql/data", "ai-postgres-replica-data"]]);
+        assert.deepEqual(volumesOf(container(run, "thanatos-postgres-replica")).map((v) => [v.containerPath, v.volumeName]), [["/var/lib/postgresql/data", "ai-postgres-data"]]);
         assert.equal(envOf(container(run, "erebus-postgres")).PGDATA, "/var/lib/postgresql/data");
 
         const backups = find(run, types.volume, "erebus-backups");
         assert.equal((backups.inputs.driverOpts as Record<string, string>).device, ":/mnt/tank/ai/backups");
         assert.deepEqual(volumesOf(container(run, "erebus-postgres-backup")).map((v) => [v.containerPath, v.volumeName]), [["/backups", backups.inputs.name]]);
+    });
+
+    it("registers both exporters in the catalog, so that Prometheus scrapes replication metrics on both servers", () => {
+        const services = run.outputs.services as Record<string, { machine: string; url: string }>;
+        assert.deepEqual(services["postgres-exporter"], { ...services["postgres-exporter"], machine: "erebus", url: "http://192.168.10.11:9187" });
+        assert.deepEqual(services["postgres-replica-exporter"], { ...services["postgres-replica-exporter"], machine: "thanatos", url: "http://192.168.10.13:9187" });
     });
 
     it("publishes the servers and exporters on their machine's LAN address only", () => {
