@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { PlatformContext } from "../context";
 import { Ollama } from "./ollama";
 
@@ -5,11 +6,11 @@ import { Ollama } from "./ollama";
  * Ollama on every enabled inference machine, as `<machine>-inference` (the container is
  * `<machine>-ollama`); the store's writer first, since every warm-up waits for its pulls.
  */
-export function deployOllama(context: PlatformContext): Map<string, Ollama> {
+export function deployOllama(context: PlatformContext): void {
     const inference = [...context.machines.values()].filter((machine) => machine.placed.roles.includes("inference"));
     const writer = inference.find((machine) => machine.placed.modelStoreWriter);
     const ordered = writer === undefined ? inference : [writer, ...inference.filter((machine) => machine !== writer)];
-    const ollamas = new Map<string, Ollama>();
+    let writerPulls: ReadonlyMap<string, pulumi.Resource> | undefined;
     for (const machine of ordered) {
         const isWriter = machine === writer;
         const ollama = new Ollama(
@@ -19,11 +20,10 @@ export function deployOllama(context: PlatformContext): Map<string, Ollama> {
                 config: context.config,
                 access: { machine: machine.placed, ssh: context.config.ssh, sshPrivateKey: context.userSecrets.sshPrivateKey },
                 storeModels: isWriter ? context.config.models.map((model) => model.name) : undefined,
-                pulls: isWriter || writer === undefined ? undefined : ollamas.get(writer.machineName)?.pulls,
+                pulls: writerPulls,
             },
             { parent: machine },
         );
-        ollamas.set(machine.machineName, ollama);
+        if (isWriter) writerPulls = ollama.pulls;
     }
-    return ollamas;
 }
