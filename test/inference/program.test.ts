@@ -249,6 +249,17 @@ describe("changing the lab in config", () => {
         assert.deepEqual(routesOf(run)["phi3:mini"], ["http://192.168.10.22:11434", "http://192.168.10.23:11434"]);
     });
 
+    test("the SSH key reaches the model commands only as a secret", async () => {
+        const key = "-----BEGIN OPENSSH PRIVATE KEY-----fake";
+        const run = await runOk({ ...homelabRaw, ssh: { user: "deploy", privateKey: key } }, ["ssh"]);
+        const commands = commandsOf(run);
+        assert.ok(commands.length > 0);
+        for (const c of commands) {
+            assert.equal((c.inputs.connection as { privateKey?: string }).privateKey, key, c.name);
+            assert.ok(!plainStrings(c.rawInputs).includes(key), `${c.name} carries the key in plain text`);
+        }
+    });
+
     test("a fallback adds the external model, its key a secret environment value of LiteLLM only", async () => {
         const run = await runOk({ ...homelabRaw, fallback: { model: "openai/gpt-4o-mini", apiKey: "sk-fallback-test-key" } }, ["fallback"]);
         const env = environment(container(run, "orpheus-litellm"));
