@@ -6,8 +6,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { passwordRoles, superuser } from "../../components/postgres/roles";
 
-/** Debian's server binaries (apt-get install postgresql); PG_BIN overrides. */
-export const pgBin = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+/** Debian's server binaries (apt-get install postgresql: the newest major installed); PG_BIN overrides. */
+export const pgBin = process.env.PG_BIN ?? newestDebianBin();
+
+function newestDebianBin(): string {
+    const root = "/usr/lib/postgresql";
+    const majors = fs.existsSync(root) ? fs.readdirSync(root).filter((d) => /^\d+$/.test(d) && fs.existsSync(path.join(root, d, "bin", "initdb"))) : [];
+    if (majors.length === 0) throw new Error(`no PostgreSQL server under ${root}: apt-get install postgresql, or set PG_BIN`);
+    return path.join(root, String(Math.max(...majors.map(Number))), "bin");
+}
 
 /** initdb refuses root: when the tests run as root (CI), servers and scripts run as `postgres`. */
 const asPostgres: { uid?: number; gid?: number } =
