@@ -39,8 +39,14 @@ export function renderToolServerConnections(urls: readonly string[], apiKey: str
  * calls home. Sign-up is left at its default: the first account becomes the admin and Open
  * WebUI then closes sign-up itself (a persisted setting); later accounts start `pending`.
  */
-export function openWebUiEnv(input: { readonly liteLlmApiBase: string; readonly publicUrl: string }): Record<string, string> {
+export function openWebUiEnv(input: {
+    readonly liteLlmApiBase: string;
+    readonly publicUrl: string;
+    /** The tool servers sit behind the edge's default self-signed certificate (no ACME). */
+    readonly selfSignedToolServers: boolean;
+}): Record<string, string> {
     return {
+        ...(input.selfSignedToolServers ? { AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL: "false" } : {}),
         OPENAI_API_BASE_URL: input.liteLlmApiBase,
         ENABLE_OLLAMA_API: "false",
         WEBUI_URL: input.publicUrl,

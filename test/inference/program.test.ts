@@ -151,6 +151,7 @@ describe("the inference tier of the homelab stack", () => {
         assert.equal(env.vars.ENABLE_OLLAMA_API, "false");
         assert.equal(env.vars.OPENAI_API_BASE_URL, "http://orpheus-litellm:4000/v1");
         assert.equal(env.vars.WEBUI_URL, "https://chat.lab.internal");
+        assert.equal(env.vars.AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL, "false", "the edge serves its self-signed certificate without ACME");
         assert.equal(env.vars.OPENAI_API_KEY, environment(container(run, "orpheus-litellm")).vars.LITELLM_MASTER_KEY);
         assert.match(env.vars.WEBUI_SECRET_KEY, new RegExp(`^${generatedSecretMarker}platform-webui-secret-key`));
         assert.match(env.vars.DATABASE_URL, /^postgresql:\/\/openwebui:.+@192\.168\.10\.11:5432\/openwebui$/);
@@ -201,6 +202,7 @@ describe("the inference tier of the local stack", () => {
         assert.ok(environment(container(run, "local-litellm")).secret);
         const tools = JSON.parse(environment(container(run, "local-open-webui")).vars.TOOL_SERVER_CONNECTIONS) as { url: string }[];
         assert.deepEqual(tools.map((t) => t.url), ["http://local-mcpo:8000"]);
+        assert.equal(environment(container(run, "local-open-webui")).vars.AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL, undefined);
         for (const name of ["local-ollama", "local-litellm", "local-open-webui", "local-postgres"]) {
             assert.ok((container(run, name).inputs.networksAdvanced as { name: string }[]).some((n) => n.name === "ai-frontend"), name);
         }

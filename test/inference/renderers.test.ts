@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { buildCatalog } from "../../components/catalog/catalog";
 import { LiteLlmDeployment, renderLiteLlmConfig } from "../../components/litellm/config";
 import { ollamaEnv, ollamaGpu } from "../../components/ollama/env";
-import { liteLlmApiBase, renderToolServerConnections, toolServerUrls } from "../../components/openwebui/env";
+import { liteLlmApiBase, openWebUiEnv, renderToolServerConnections, toolServerUrls } from "../../components/openwebui/env";
 import { defaultImages } from "../../config/images";
 import { PlatformConfig, validatePlatform } from "../../config/platform";
 import { findService, place } from "../../machines/placement";
@@ -175,6 +175,14 @@ describe("Open WebUI's connections", () => {
         const local = validated(readStackConfig("Pulumi.local.yaml"));
         const localPlacement = place(local);
         assert.deepEqual(toolServerUrls(buildCatalog(localPlacement, local.domain), localPlacement, "local"), ["http://local-mcpo:8000"]);
+    });
+
+    test("Open WebUI skips TLS verification of tool servers only behind the edge's self-signed certificate", () => {
+        const env = (selfSignedToolServers: boolean) => openWebUiEnv({ liteLlmApiBase: "http://x:4000/v1", publicUrl: "https://chat.lab.internal", selfSignedToolServers });
+        assert.equal(env(true).AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL, "false");
+        assert.equal(env(false).AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL, undefined);
+        assert.equal(env(false).ENABLE_OLLAMA_API, "false");
+        assert.equal(env(false).OPENAI_API_BASE_URL, "http://x:4000/v1");
     });
 
     test("each tool server connection is an OpenAPI server behind the bearer key", () => {
