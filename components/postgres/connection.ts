@@ -2,10 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { findService } from "../../machines/placement";
 import { PlatformContext } from "../context";
 import { GeneratedSecretName } from "../secrets/secrets";
-
 import { AppDatabase } from "./roles";
 
-export { appDatabases, AppDatabase } from "./roles";
+export { appDatabases } from "./roles";
+export type { AppDatabase } from "./roles";
 
 /** How an application reaches its database on the primary. */
 export interface DatabaseConnection {

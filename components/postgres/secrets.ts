@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import { GeneratedSecretName, PlatformSecrets } from "../secrets/secrets";
+import { passwordSecretName } from "./connection";
 import { appDatabases, exporterRole, passwordFile, replicationRole, superuser } from "./roles";
 
 const secretOfRole: Readonly<Record<string, GeneratedSecretName>> = {
     [superuser]: "postgres-superuser",
     [replicationRole]: "postgres-replication",
     [exporterRole]: "postgres-exporter",
-    ...Object.fromEntries(appDatabases.map((app) => [app, `postgres-${app}` as const])),
+    ...Object.fromEntries(appDatabases.map((app) => [app, passwordSecretName(app)])),
 };
 
 /** The generated password of a login role. */
