@@ -57,10 +57,10 @@ describe("placement of the homelab stack", () => {
 
     test("exactly one inference machine writes the shared model store", () => {
         const writers = placement.machines.filter((m) => m.modelStoreWriter).map((m) => m.name);
-        assert.deepEqual(writers, ["hades"]);
-        assert.equal(placement.modelStoreWriter, "hades");
-        const chosen = place(validated({ ...homelabRaw, ollama: { modelStoreWriter: "orpheus" } }));
-        assert.deepEqual(chosen.machines.filter((m) => m.modelStoreWriter).map((m) => m.name), ["orpheus"]);
+        assert.deepEqual(writers, ["orpheus"], "the homelab stack pins the writer");
+        assert.equal(placement.modelStoreWriter, "orpheus");
+        const byDefault = place(validated({ ...homelabRaw, ollama: {} }));
+        assert.deepEqual(byDefault.machines.filter((m) => m.modelStoreWriter).map((m) => m.name), ["hades"], "by default, the first inference machine by name");
     });
 
     test("inference machines mount the models export, the database machine the backups export", () => {

@@ -87,17 +87,17 @@ describe("the inference tier of the homelab stack", () => {
 
     test("exactly one node writes the model store: it alone may prune and it alone pulls", () => {
         const pruners = ofType(run, types.container).filter((c) => c.name.endsWith("-ollama") && environment(c).vars.OLLAMA_NOPRUNE === undefined);
-        assert.deepEqual(pruners.map((c) => c.name), ["hades-ollama"]);
+        assert.deepEqual(pruners.map((c) => c.name), ["orpheus-ollama"]);
         const pulls = commandsOf(run).filter((c) => c.name.includes("-pull-"));
         assert.deepEqual(pulls.map((c) => c.name).sort(), [
-            "hades-inference-pull-llama3-1-8b",
-            "hades-inference-pull-llama3-3-70b",
-            "hades-inference-pull-nomic-embed-text",
-            "hades-inference-pull-qwen2-5-72b",
-            "hades-inference-pull-qwen2-5-coder-14b",
+            "orpheus-inference-pull-llama3-1-8b",
+            "orpheus-inference-pull-llama3-3-70b",
+            "orpheus-inference-pull-nomic-embed-text",
+            "orpheus-inference-pull-qwen2-5-72b",
+            "orpheus-inference-pull-qwen2-5-coder-14b",
         ]);
         for (const pull of pulls) {
-            assert.equal(pull.parent, "hades-inference");
+            assert.equal(pull.parent, "orpheus-inference");
             assert.match(String(pull.inputs.create), /ollama pull "\$model"/);
             assert.match(String(pull.inputs.delete), /ollama rm "\$model"/);
         }
@@ -245,7 +245,7 @@ describe("changing the lab in config", () => {
         assert.ok(before.size >= 5);
         for (const c of guarded(run)) assert.deepEqual(c.inputs, before.get(c.name), `${c.name} would change`);
         assert.deepEqual(guarded(run).map((c) => c.name).sort(), [...before.keys()].sort());
-        resource(run, types.command, "hades-inference-pull-phi3-mini");
+        resource(run, types.command, "orpheus-inference-pull-phi3-mini");
         resource(run, types.command, "kratos-inference-warm-phi3-mini");
         resource(run, types.command, "nyx-inference-warm-phi3-mini");
         assert.deepEqual(routesOf(run)["phi3:mini"], ["http://192.168.10.22:11434", "http://192.168.10.23:11434"]);

@@ -111,8 +111,8 @@ describe("Ollama's environment and GPU wiring", () => {
 
     test("only the store's writer may prune; every other node sets OLLAMA_NOPRUNE", () => {
         const writers = placement.machines.filter((m) => m.roles.includes("inference") && ollamaEnv(m, homelab.ollama, 11434).OLLAMA_NOPRUNE === undefined);
-        assert.deepEqual(writers.map((m) => m.name), ["hades"]);
-        for (const name of ["orpheus", "kratos", "nyx"]) assert.equal(ollamaEnv(machine(name), homelab.ollama, 11434).OLLAMA_NOPRUNE, "1");
+        assert.deepEqual(writers.map((m) => m.name), ["orpheus"]);
+        for (const name of ["kratos", "nyx", "hades"]) assert.equal(ollamaEnv(machine(name), homelab.ollama, 11434).OLLAMA_NOPRUNE, "1");
     });
 
     test("the tunables come from config, the store from the NAS mount", () => {
