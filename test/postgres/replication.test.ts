@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { renderReplicaEntrypoint } from "../../components/postgres/bootstrap";
@@ -63,6 +64,13 @@ describe("PostgreSQL streaming replication, from the rendered init script and re
         assert.equal(usename, replicationRole);
         assert.equal(state, "streaming");
         assert.equal(await value(primary, `SELECT active FROM pg_replication_slots WHERE slot_name = '${replicationSlot}'`), "t");
+
+        // What -R wrote: the primary and the slot, and no password (libpq reads it from the passfile).
+        const autoConf = fs.readFileSync(path.join(replica.pgdata, "postgresql.auto.conf"), "utf8");
+        assert.match(autoConf, new RegExp(`primary_conninfo = '.*port=${primary.port}`));
+        assert.match(autoConf, /primary_slot_name = 'replica'/);
+        assert.ok(!autoConf.includes(box.passwords[replicationRole]), "the replication password is not in postgresql.auto.conf");
+        assert.ok(fs.existsSync(path.join(replica.pgdata, "standby.signal")));
     });
 
     it("replication: the replica is a hot standby that refuses writes", async () => {
