@@ -110,6 +110,10 @@ describe("PostgreSQL backup and restore: a backup taken like the backup containe
         }
         assert.deepEqual(await counts(fresh), rows);
         assert.deepEqual(await counts(fresh), await counts(primary));
+        for (const app of appDatabases) {
+            const owner = await fresh.sql("SELECT tableowner FROM pg_tables WHERE tablename = 'items'", superuser, box.passwords[superuser], app);
+            assert.equal(owner.stdout.trim(), app);
+        }
     });
 
     it("restore: restoring over a database that already has the data replaces it, rows are not doubled", async () => {
