@@ -50,10 +50,6 @@ export class PostgresPrimary extends pulumi.ComponentResource {
     constructor(name: string, args: PostgresPrimaryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-platform:postgres:PostgresPrimary", name, {}, opts);
         const { machine, config, layout, secrets } = args;
-        const network = (alias?: string) => [
-            { name: machine.frontendNetwork.name, aliases: alias ? [alias] : undefined },
-            { name: machine.backendNetwork.name, aliases: alias ? [alias] : undefined },
-        ];
 
         this.dataVolume = machine.localVolume("postgres-data", this);
         const server: ContainerSpec = {
@@ -76,7 +72,10 @@ export class PostgresPrimary extends pulumi.ComponentResource {
             secretFiles: passwordFiles(secrets, [superuser, ...passwordRoles]),
             mounts: [{ containerPath: layout.mountPath, volumeName: this.dataVolume.name }],
             ports: [{ internal: 5432, external: publishedPort(machine, "postgres") }],
-            networks: network(primaryAlias),
+            networks: [
+                { name: machine.frontendNetwork.name, aliases: [primaryAlias] },
+                { name: machine.backendNetwork.name, aliases: [primaryAlias] },
+            ],
             shmSizeMb: 256,
             // TCP only: during initialisation the image runs a socket-only server that must not count as up.
             healthcheck: { test: ["CMD", "pg_isready", "--host=127.0.0.1", "--port=5432", `--username=${superuser}`, "--dbname=postgres"], startPeriod: "2m" },
