@@ -50,6 +50,7 @@ function asSecret(value: string | undefined): pulumi.Output<string> | undefined 
 export function loadConfig(): LoadedConfig {
     const result = validatePlatform(readRawConfig());
     if (!result.ok) throw new pulumi.RunError(formatIssues(result.issues));
+    for (const warning of result.warnings) pulumi.log.warn(`ai-platform:${warning.path}: ${warning.message}`);
     return {
         config: result.config,
         secrets: {

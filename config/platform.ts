@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defaultImages, Images } from "./images";
-import { ConfigIssue, crossFieldIssues } from "./rules";
+import { ConfigIssue, crossFieldIssues, crossFieldWarnings } from "./rules";
 import { ParsedPlatform, platformSchema } from "./schema";
 import { place, portConflicts } from "../machines/placement";
 
@@ -26,7 +26,7 @@ export type PlatformConfig = Omit<ParsedPlatform, "images" | "ssh" | "fallback" 
 };
 
 export type ValidationResult =
-    | { readonly ok: true; readonly config: PlatformConfig; readonly secrets: UserSecretValues }
+    | { readonly ok: true; readonly config: PlatformConfig; readonly secrets: UserSecretValues; readonly warnings: readonly ConfigIssue[] }
     | { readonly ok: false; readonly issues: readonly ConfigIssue[] };
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -70,7 +70,7 @@ export function validatePlatform(raw: Readonly<Record<string, unknown>>): Valida
         message: `${services.join(" and ")} both publish ${port} on ${machine}: give one of them another port under ports.<service>`,
     }));
     if (conflicts.length > 0) return { ok: false, issues: conflicts };
-    return { ok: true, config, secrets: { sshPrivateKey: privateKey, fallbackApiKey: fallback?.apiKey, alertWebhookUrl, acmeCredentials: edge.acme?.credentials } };
+    return { ok: true, config, warnings: crossFieldWarnings(parsed.data), secrets: { sshPrivateKey: privateKey, fallbackApiKey: fallback?.apiKey, alertWebhookUrl, acmeCredentials: edge.acme?.credentials } };
 }
 
 function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

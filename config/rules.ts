@@ -31,6 +31,20 @@ function machinesWithRole(config: ParsedPlatform, role: Role): string[] {
         .map(([name]) => name);
 }
 
+/**
+ * What deserves a word but must not stop a deployment: a disabled machine listed as a model's
+ * node is dropped from that model (enabled: false takes a machine out of everything that refers to it).
+ */
+export function crossFieldWarnings(config: ParsedPlatform): ConfigIssue[] {
+    return config.models.flatMap((model, index) => {
+        const disabled = model.nodes.filter((node) => config.machines[node]?.enabled === false);
+        if (disabled.length === 0) return [];
+        const served = disabled.length < model.nodes.length;
+        const consequence = served ? "it is served by its other nodes" : "no enabled node serves it: it stays in the store but LiteLLM does not route it";
+        return [{ path: `models[${index}].nodes`, message: `${disabled.join(", ")} ${disabled.length === 1 ? "is" : "are"} disabled and dropped from ${model.name}; ${consequence}` }];
+    });
+}
+
 /** The cross-field rules zod cannot express per field. Returns every problem, not the first. */
 export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
@@ -118,7 +132,7 @@ export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
 function modelNodeProblem(config: ParsedPlatform, model: string, sizeGb: number, node: string): string | undefined {
     const machine = config.machines[node];
     if (machine === undefined) return `${node} is not a machine in machines`;
-    if (!machine.enabled) return `${node} is disabled (enabled: false): remove it from the model's nodes`;
+    if (!machine.enabled) return undefined; // dropped from the model: see crossFieldWarnings
     if (!machine.roles.includes("inference")) return `${node} does not have the inference role`;
     if (machine.gpu !== undefined) {
         const vram = machine.gpu.vramGb * machine.gpu.count;

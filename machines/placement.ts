@@ -39,7 +39,7 @@ export interface PlacedMachine {
 export interface Placement {
     readonly machines: readonly PlacedMachine[];
     readonly services: readonly PlacedService[];
-    /** Model name -> the machines serving it, in config order. */
+    /** Model name -> the enabled machines serving it, in config order (a model whose nodes are all disabled is absent). */
     readonly modelNodes: Readonly<Record<string, readonly string[]>>;
     /** The inference machine that pulls models into the shared store, if any. */
     readonly modelStoreWriter?: string;
@@ -68,8 +68,12 @@ export function place(config: PlatformConfig): Placement {
     const inferenceNames = enabled.filter(([, m]) => m.roles.includes("inference")).map(([name]) => name);
     const modelStoreWriter = config.ollama.modelStoreWriter ?? [...inferenceNames].sort()[0];
 
+    const enabledNames = new Set(enabled.map(([name]) => name));
     const modelNodes: Record<string, string[]> = {};
-    for (const model of config.models) modelNodes[model.name] = [...model.nodes];
+    for (const model of config.models) {
+        const nodes = model.nodes.filter((node) => enabledNames.has(node));
+        if (nodes.length > 0) modelNodes[model.name] = nodes;
+    }
 
     const machines = enabled.map(([name, machine]): PlacedMachine => {
         const services = serviceNames

@@ -44,7 +44,6 @@ const cases: { name: string; config: StackConfig; expect: RegExp[] }[] = [
     { name: "model on an unknown machine", config: withModels([{ name: "llama3.1:8b", sizeGb: 5, nodes: ["kronos"] }]), expect: [/models\[0\]\.nodes\[0\]: kronos is not a machine in machines/] },
     { name: "model on a machine without inference", config: withModels([{ name: "llama3.1:8b", sizeGb: 5, nodes: ["moros"] }]), expect: [/models\[0\]\.nodes\[0\]: moros does not have the inference role/] },
     { name: "model too large for the GPU", config: withModels([{ name: "llama3.3:70b", sizeGb: 43, nodes: ["kratos"] }]), expect: [/models\[0\]\.nodes\[0\]: llama3\.3:70b needs 43 GB but kratos has 24 GB of VRAM/] },
-    { name: "model on a disabled machine", config: { ...withMachine("nyx", { enabled: false }) }, expect: [/models\[0\]\.nodes\[2\]: nyx is disabled/, /models\[1\]\.nodes\[1\]: nyx is disabled/] },
     { name: "duplicate model name", config: withModels([{ name: "llama3.1:8b", sizeGb: 5, nodes: ["kratos"] }, { name: "llama3.1:8b", sizeGb: 5, nodes: ["nyx"] }]), expect: [/models\[1\]\.name: llama3\.1:8b is listed more than once/] },
     { name: "model without nodes", config: withModels([{ name: "llama3.1:8b", sizeGb: 5, nodes: [] }]), expect: [/models\[0\]\.nodes: must name at least one inference machine/] },
     { name: "model sizeGb negative", config: withModels([{ name: "llama3.1:8b", sizeGb: -1, nodes: ["kratos"] }]), expect: [/models\[0\]\.sizeGb: must be greater than 0/] },

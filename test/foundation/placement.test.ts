@@ -93,6 +93,27 @@ describe("placement follows config edits", () => {
         assert.equal(placement.services.filter((s) => s.machine === "zelus").length, 0);
     });
 
+    test("a disabled node is dropped from the models it served, with a warning, not an error", () => {
+        const machines = { ...(homelabRaw.machines as Record<string, object>), nyx: { address: "192.168.10.23", roles: ["inference"], gpu: { vendor: "nvidia", vramGb: 16 }, enabled: false } };
+        const result = validatePlatform({ ...homelabRaw, machines });
+        assert.ok(result.ok);
+        assert.deepEqual(result.warnings.map((w) => `${w.path}: ${w.message}`), [
+            "models[0].nodes: nyx is disabled and dropped from llama3.1:8b; it is served by its other nodes",
+            "models[1].nodes: nyx is disabled and dropped from qwen2.5-coder:14b; it is served by its other nodes",
+        ]);
+        const placement = place(result.config);
+        assert.deepEqual(placement.modelNodes["llama3.1:8b"], ["orpheus", "kratos"]);
+        assert.deepEqual(placement.modelNodes["qwen2.5-coder:14b"], ["kratos"]);
+    });
+
+    test("a model whose every node is disabled is no longer routed, and the warning says so", () => {
+        const machines = { ...(homelabRaw.machines as Record<string, object>), hades: { address: "192.168.10.24", roles: ["inference"], gpu: { vendor: "amd", vramGb: 48, count: 2 }, enabled: false } };
+        const result = validatePlatform({ ...homelabRaw, machines });
+        assert.ok(result.ok);
+        assert.match(result.warnings.map((w) => w.message).join("\n"), /hades is disabled and dropped from llama3\.3:70b; no enabled node serves it/);
+        assert.equal(place(result.config).modelNodes["llama3.3:70b"], undefined);
+    });
+
     test("the Docker host follows ssh.port and a per-machine override", () => {
         const machines = { ...(homelabRaw.machines as Record<string, object>), zelus: { address: "192.168.10.14", roles: ["tools"], docker: { host: "tcp://192.168.10.14:2376" } } };
         const placement = place(validated({ ...homelabRaw, ssh: { user: "ops", port: 2222 }, machines }));
