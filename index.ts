@@ -14,3 +14,4 @@ export const uptimeKumaUrl = platform.uptimeKumaUrl;
 export const liteLlmMasterKey = platform.liteLlmMasterKey;
 export const grafanaAdminPassword = platform.grafanaAdminPassword;
 export const edgeAdminPassword = platform.edgeAdminPassword;
+export const toolsApiKey = platform.toolsApiKey;

@@ -25,6 +25,7 @@ export interface PlatformOutputs {
     readonly liteLlmMasterKey: pulumi.Output<string>;
     readonly grafanaAdminPassword: pulumi.Output<string>;
     readonly edgeAdminPassword: pulumi.Output<string>;
+    readonly toolsApiKey: pulumi.Output<string>;
 }
 
 /** Wires the validated config to resources: machines first, then each service family. */
@@ -56,5 +57,6 @@ export function buildPlatform(config: PlatformConfig, userSecrets: UserSecrets):
         liteLlmMasterKey: secrets.liteLlmMasterKey,
         grafanaAdminPassword: secrets.values["grafana-admin"],
         edgeAdminPassword: secrets.values["edge-admin"],
+        toolsApiKey: secrets.values["tools-api-key"],
     };
 }

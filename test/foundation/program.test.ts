@@ -114,7 +114,7 @@ describe("the homelab stack under mocks", () => {
             assert.ok(!run.secretOutputs.has(key), `${key} must not be secret`);
             assert.ok(run.outputs[key] !== undefined, `${key} must be set`);
         }
-        for (const key of ["liteLlmMasterKey", "grafanaAdminPassword"]) assert.ok(run.secretOutputs.has(key), `${key} must be secret`);
+        for (const key of ["liteLlmMasterKey", "grafanaAdminPassword", "edgeAdminPassword", "toolsApiKey"]) assert.ok(run.secretOutputs.has(key), `${key} must be secret`);
         assert.match(String(run.outputs.liteLlmMasterKey), /^sk-/);
         const services = run.outputs.services as Record<string, { machine: string; healthUrl: string }>;
         assert.equal(services.postgres.machine, "erebus");
