@@ -39,3 +39,28 @@ export function isPinned(ref: string): boolean {
     const tag = lastSegment.slice(colon + 1);
     return tag.length > 0 && tag !== "latest" && tag !== "main" && tag !== "stable";
 }
+
+/** The major version of an image reference such as `postgres:17.6-bookworm` or `...:17`; undefined when the tag names none. */
+export function majorVersion(image: string): number | undefined {
+    const lastSegment = image.slice(image.lastIndexOf("/") + 1).split("@")[0];
+    const colon = lastSegment.indexOf(":");
+    if (colon < 0) return undefined;
+    const match = /^(\d+)(?:[.-]|$)/.exec(lastSegment.slice(colon + 1));
+    return match === null ? undefined : Number(match[1]);
+}
+
+/**
+ * Problems with the PostgreSQL images, each naming its config key: the server's major version
+ * decides PGDATA and the replica's layout, and pg_dump must be at least as new as the server.
+ */
+export function postgresImageIssues(images: Pick<Images, "postgres" | "postgresBackup">): { path: string; message: string }[] {
+    const major = majorVersion(images.postgres);
+    const backupMajor = majorVersion(images.postgresBackup);
+    const issues: { path: string; message: string }[] = [];
+    if (major === undefined) issues.push({ path: "images.postgres", message: `${images.postgres} must carry its major version in the tag (such as postgres:17.6-bookworm): PGDATA and the replica depend on it` });
+    if (backupMajor === undefined) issues.push({ path: "images.postgresBackup", message: `${images.postgresBackup} must carry the PostgreSQL major version in the tag (such as prodrigestivill/postgres-backup-local:17)` });
+    if (major !== undefined && backupMajor !== undefined && backupMajor < major) {
+        issues.push({ path: "images.postgresBackup", message: `pg_dump ${backupMajor} cannot dump a PostgreSQL ${major} server; use a tag of ${major} or later` });
+    }
+    return issues;
+}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defaultImages, Images } from "./images";
+import { defaultImages, Images, postgresImageIssues } from "./images";
 import { ConfigIssue, crossFieldIssues, crossFieldWarnings } from "./rules";
 import { ParsedPlatform, platformSchema } from "./schema";
 import { place, portConflicts } from "../machines/placement";
@@ -65,6 +65,8 @@ export function validatePlatform(raw: Readonly<Record<string, unknown>>): Valida
         monitoring: { ...monitoringRest, hasAlertWebhook: alertWebhookUrl !== undefined },
         edge: { adminUser: edge.adminUser, acme: edge.acme && { email: edge.acme.email, dnsProvider: edge.acme.dnsProvider, caServer: edge.acme.caServer } },
     };
+    const imageIssues = postgresImageIssues(config.images);
+    if (imageIssues.length > 0) return { ok: false, issues: imageIssues };
     const conflicts = portConflicts(place(config)).map(({ machine, port, services }) => ({
         path: "ports",
         message: `${services.join(" and ")} both publish ${port} on ${machine}: give one of them another port under ports.<service>`,

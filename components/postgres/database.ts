@@ -1,6 +1,6 @@
-import * as pulumi from "@pulumi/pulumi";
+import { majorVersion } from "../../config/images";
 import { PlatformContext, machineWithRole } from "../context";
-import { dataLayout, postgresVersion } from "./layout";
+import { dataLayout } from "./layout";
 import { PostgresPrimary, publishedPort } from "./primary";
 import { PostgresReplica } from "./replica";
 
@@ -13,8 +13,8 @@ import { PostgresReplica } from "./replica";
 export function deployDatabase(context: PlatformContext): void {
     const primaryMachine = machineWithRole(context, "database");
     if (primaryMachine === undefined) return;
-    const { major, issues } = postgresVersion(context.config.images);
-    if (major === undefined || issues.length > 0) throw new pulumi.RunError(`invalid stack config:\n${issues.map((issue) => `  ai-platform:${issue}`).join("\n")}`);
+    const major = majorVersion(context.config.images.postgres);
+    if (major === undefined) throw new Error("validatePlatform guarantees images.postgres names its major version");
     const layout = dataLayout(major);
     const replicaMachine = machineWithRole(context, "database-replica");
 

@@ -50,6 +50,8 @@ const cases: { name: string; config: StackConfig; expect: RegExp[] }[] = [
     { name: "model name not a tag", config: withModels([{ name: "Llama 3", sizeGb: 5, nodes: ["kratos"] }]), expect: [/models\[0\]\.name: must be an Ollama model tag/] },
     { name: "CPU inference node without memoryGb", config: { ...withMachine("zelus", { roles: ["tools", "inference"] }), models: [{ name: "qwen2.5:0.5b", sizeGb: 0.4, nodes: ["zelus"] }] }, expect: [/models\[0\]\.nodes\[0\]: zelus has no gpu: set machines\.zelus\.memoryGb/] },
     { name: "image pinned to latest", config: { ...homelab, images: { ollama: "ollama/ollama:latest" } }, expect: [/images\.ollama: must be pinned to a version tag or digest/] },
+    { name: "postgres image without a major version", config: { ...homelab, images: { postgres: `postgres@sha256:${"0".repeat(64)}` } }, expect: [/images\.postgres: postgres@sha256:0+ must carry its major version in the tag/] },
+    { name: "backup image older than the server", config: { ...homelab, images: { postgres: "postgres:18.1" } }, expect: [/images\.postgresBackup: pg_dump 17 cannot dump a PostgreSQL 18 server/] },
     { name: "image key unknown", config: { ...homelab, images: { olama: "ollama/ollama:0.12.6" } }, expect: [/images\.olama: is not a known key/] },
     { name: "no NAS with several machines", config: { ...homelab, nas: undefined }, expect: [/ai-platform:nas: is required when more than one machine is enabled/] },
     { name: "NAS export not absolute", config: { ...homelab, nas: { address: "192.168.10.5", exports: { models: "tank/models", backups: "/mnt/tank/backups" } } }, expect: [/nas\.exports\.models: must be an absolute path/] },

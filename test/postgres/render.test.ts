@@ -6,7 +6,8 @@ import { describe, it } from "node:test";
 import { backupEnvironment } from "../../components/postgres/backup";
 import { renderReplicaEntrypoint } from "../../components/postgres/bootstrap";
 import { renderInitScript } from "../../components/postgres/init";
-import { dataLayout, majorVersion, postgresVersion } from "../../components/postgres/layout";
+import { dataLayout } from "../../components/postgres/layout";
+import { majorVersion } from "../../config/images";
 import { renderHba, serverCommand, serverSettings } from "../../components/postgres/server";
 import { projectRoot } from "../harness/program";
 import { Sandbox, run } from "./cluster";
@@ -30,12 +31,6 @@ describe("PostgreSQL version and data layout", () => {
     it("mounts the data volume where the pinned major keeps PGDATA (18 moved it)", () => {
         assert.deepEqual(dataLayout(17), { mountPath: "/var/lib/postgresql/data", pgdata: "/var/lib/postgresql/data" });
         assert.deepEqual(dataLayout(18), { mountPath: "/var/lib/postgresql", pgdata: "/var/lib/postgresql/18/docker" });
-    });
-
-    it("names the config key when an image carries no major version or the backup image is older", () => {
-        assert.deepEqual(postgresVersion({ postgres: "postgres:17.6-bookworm", postgresBackup: "prodrigestivill/postgres-backup-local:17" }), { major: 17, issues: [] });
-        assert.match(postgresVersion({ postgres: "postgres@sha256:" + "0".repeat(64), postgresBackup: "x:17" }).issues.join(), /^images\.postgres: /);
-        assert.match(postgresVersion({ postgres: "postgres:18", postgresBackup: "x:17" }).issues.join(), /^images\.postgresBackup: pg_dump 17 cannot dump a PostgreSQL 18 server/);
     });
 });
 
