@@ -70,6 +70,8 @@ export interface ContainerSpec {
     readonly nvidiaGpus?: boolean;
     readonly capabilities?: readonly string[];
     readonly shmSizeMb?: number;
+    /** Seconds Docker waits after SIGTERM before killing it (default 10; a database needs longer to shut down cleanly). */
+    readonly stopTimeoutSeconds?: number;
     /** Further labels (Traefik, Prometheus); platform labels are added by the builder. */
     readonly labels?: Readonly<Record<string, string>>;
 }
@@ -142,6 +144,7 @@ export function containerArgs(host: ContainerHost, spec: ContainerSpec, imageId:
         gpus: spec.nvidiaGpus ? "all" : undefined,
         capabilities: spec.capabilities && { adds: [...spec.capabilities] },
         shmSize: spec.shmSizeMb,
+        stopTimeout: spec.stopTimeoutSeconds,
         mustRun: true,
         wait: false,
     };

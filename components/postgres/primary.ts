@@ -11,7 +11,7 @@ import { initScriptName, renderInitScript } from "./init";
 import { DataLayout } from "./layout";
 import { appDatabases, passwordFile, passwordRoles, replicationSlot, secretsDir, superuser } from "./roles";
 import { passwordFiles, rolePassword } from "./secrets";
-import { serverCommand, serverSettings } from "./server";
+import { serverCommand, serverHealthcheck, serverSettings, stopTimeoutSeconds } from "./server";
 
 /** The alias both PostgreSQL servers answer to on their machine's networks. */
 export const primaryAlias = "postgres";
@@ -78,7 +78,8 @@ export class PostgresPrimary extends pulumi.ComponentResource {
             ],
             shmSizeMb: 256,
             // TCP only: during initialisation the image runs a socket-only server that must not count as up.
-            healthcheck: { test: ["CMD", "pg_isready", "--host=127.0.0.1", "--port=5432", `--username=${superuser}`, "--dbname=postgres"], startPeriod: "2m" },
+            healthcheck: serverHealthcheck("2m"),
+            stopTimeoutSeconds,
         };
         this.server = machine.container(server, this);
 

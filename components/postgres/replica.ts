@@ -8,9 +8,9 @@ import { renderReplicaEntrypoint, replicaEntrypointPath } from "./bootstrap";
 import { exporterSpec } from "./exporter";
 import { DataLayout } from "./layout";
 import { publishedPort } from "./primary";
-import { replicationRole, replicationSlot, passwordFile, superuser } from "./roles";
+import { replicationRole, replicationSlot, passwordFile } from "./roles";
 import { passwordFiles, rolePassword } from "./secrets";
-import { serverCommand, serverSettings } from "./server";
+import { serverCommand, serverHealthcheck, serverSettings, stopTimeoutSeconds } from "./server";
 
 export const replicaAlias = "postgres-replica";
 
@@ -67,7 +67,8 @@ export class PostgresReplica extends pulumi.ComponentResource {
             ],
             shmSizeMb: 256,
             // The first start copies the whole primary before the server listens: allow for it.
-            healthcheck: { test: ["CMD", "pg_isready", "--host=127.0.0.1", "--port=5432", `--username=${superuser}`, "--dbname=postgres"], startPeriod: "30m" },
+            healthcheck: serverHealthcheck("30m"),
+            stopTimeoutSeconds,
         };
         this.server = machine.container(server, this);
 

@@ -1,4 +1,5 @@
-import { replicationRole } from "./roles";
+import { Healthcheck } from "../container/spec";
+import { replicationRole, superuser } from "./roles";
 
 export interface ServerSettingsArgs {
     /** WAL a lagging or absent replica's slot may hold back before the primary drops it (GB). */
@@ -45,4 +46,12 @@ export function renderHba(lanCidr: string): string {
     const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
     const lines = rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join("  ").trimEnd());
     return ["# Rendered by ai-platform (components/postgres/server.ts).", ...lines, ""].join("\n");
+}
+
+/** Seconds Docker waits after SIGTERM: a fast shutdown's checkpoint can outlast Docker's default 10 s. */
+export const stopTimeoutSeconds = 120;
+
+/** A server is healthy when it accepts connections; a replica may take long to copy the primary first. */
+export function serverHealthcheck(startPeriod: string): Healthcheck {
+    return { test: ["CMD", "pg_isready", "--host=127.0.0.1", "--port=5432", `--username=${superuser}`, "--dbname=postgres"], startPeriod };
 }

@@ -134,6 +134,9 @@ describe("the data tier of the homelab stack under mocks", () => {
         const test = (name: string) => ((container(run, name).inputs.healthcheck as { tests: string[] }).tests ?? []).join(" ");
         assert.match(test("erebus-postgres"), /^CMD pg_isready /);
         assert.match(test("thanatos-postgres-replica"), /^CMD pg_isready /);
+        for (const name of ["erebus-postgres", "thanatos-postgres-replica"]) {
+            assert.equal(container(run, name).inputs.stopTimeout, 120, `${name} gets time to shut down cleanly`);
+        }
         assert.match(test("erebus-postgres-exporter"), /^CMD wget .*:9187\//);
         assert.match(test("erebus-postgres-backup"), /^CMD curl .*localhost:8080\//);
     });
