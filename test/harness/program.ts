@@ -166,9 +166,13 @@ function withParents(resources: RegisteredResource[]): RegisteredResource[] {
     return resources.map((r) => ({ ...r, ...parentOf(r.type, r.name) }));
 }
 
-/** Lets registrations still in flight reach the mock. */
+/**
+ * Waits until every registration of this run has reached the mock. A registration still in
+ * flight when the next run calls setMocks would be serialized against the next run's monitor,
+ * which may not yet have declared secret support: its secrets would arrive as plain values.
+ */
 async function settle(): Promise<void> {
-    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    await pulumi.runtime.disconnect();
 }
 
 export function ofType(run: ProgramRun, type: string): RegisteredResource[] {
