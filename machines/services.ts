@@ -21,8 +21,12 @@ export interface ServiceKind {
     readonly healthPath?: string;
     /** Where Prometheus scrapes it: a named port (default the main port) and a path. */
     readonly metrics?: { readonly port?: string; readonly path: string };
-    /** The Traefik host `<subdomain>.<domain>` and whether it sits behind basic auth. */
-    readonly route?: { readonly subdomain: string; readonly auth: boolean };
+    /**
+     * The Traefik host `<subdomain>.<domain>`, whether it sits behind basic auth, and optionally a
+     * plain-HTTP Traefik entrypoint (a named extra port of traefik) that serves it on the edge's LAN
+     * address for clients inside containers, which need neither the lab's DNS nor its certificate.
+     */
+    readonly route?: { readonly subdomain: string; readonly auth: boolean; readonly lanEntrypoint?: string };
 }
 
 /**
@@ -56,7 +60,7 @@ export const serviceKinds = {
     traefik: {
         role: "edge",
         port: { internal: 8082, external: 8082 },
-        extraPorts: { web: { internal: 80, external: 80 }, websecure: { internal: 443, external: 443 } },
+        extraPorts: { web: { internal: 80, external: 80 }, websecure: { internal: 443, external: 443 }, tools: { internal: 8001, external: 8001 } },
         healthPath: "/ping",
         metrics: { path: "/metrics" },
         route: { subdomain: "traefik", auth: true },
@@ -73,7 +77,7 @@ export const serviceKinds = {
         healthPath: "/health",
         metrics: { port: "metrics", path: "/metrics" },
     },
-    mcpo: { role: "tools", port: { internal: 8000, external: 8000 }, healthPath: "/docs", route: { subdomain: "tools", auth: false } },
+    mcpo: { role: "tools", port: { internal: 8000, external: 8000 }, healthPath: "/docs", route: { subdomain: "tools", auth: false, lanEntrypoint: "tools" } },
 
     prometheus: { role: "monitoring", port: { internal: 9090, external: 9090 }, healthPath: "/-/healthy", metrics: { path: "/metrics" }, route: { subdomain: "prometheus", auth: true } },
     alertmanager: { role: "monitoring", port: { internal: 9093, external: 9093 }, healthPath: "/-/healthy", metrics: { path: "/metrics" }, route: { subdomain: "alertmanager", auth: true } },

@@ -4,7 +4,7 @@ import { findService, PlacedService } from "../../machines/placement";
 import { ServiceName } from "../../machines/services";
 import { ContainerSpec } from "../container/spec";
 import { machineWithRole, PlatformContext } from "../context";
-import { edgeRoutes, pingFlags, renderAuth, renderRoutes, traefikPaths, traefikStaticArgs } from "./traefik";
+import { EdgeRoute, edgeRoutes, pingFlags, renderAuth, renderRoutes, traefikPaths, traefikStaticArgs } from "./traefik";
 
 export interface EdgeArgs {
     /** The platform: catalog (routes), config (domain, edge, dns), secrets (admin password, ACME credentials). */
@@ -29,7 +29,7 @@ export class Edge extends pulumi.ComponentResource {
         const { context, machine } = args;
         const routes = edgeRoutes(context.catalog);
 
-        machine.container(this.traefik(args, renderRoutes(routes)), this);
+        machine.container(this.traefik(args, routes), this);
 
         const kuma = placed(args, "uptime-kuma");
         machine.container(
@@ -51,12 +51,15 @@ export class Edge extends pulumi.ComponentResource {
     }
 
     /** Traefik on the host network, so that it reaches every backend, its own machine's too, at `<address>:<port>`. */
-    private traefik(args: EdgeArgs, routes: string): ContainerSpec {
+    private traefik(args: EdgeArgs, routes: readonly EdgeRoute[]): ContainerSpec {
         const { context, machine } = args;
         const traefik = placed(args, "traefik");
         const ports = { web: published(traefik, "web"), websecure: published(traefik, "websecure"), metrics: published(traefik) };
         const acme = context.config.edge.acme;
-        const options = { address: machine.placed.address, ports, domain: context.config.domain, acme, acmeResolvers: context.config.dns.upstreams };
+        const lanEntrypoints = Object.fromEntries(
+            routes.flatMap((route) => (route.lanEntrypoint === undefined ? [] : [[route.lanEntrypoint, published(traefik, route.lanEntrypoint)]])),
+        );
+        const options = { address: machine.placed.address, ports, lanEntrypoints, domain: context.config.domain, acme, acmeResolvers: context.config.dns.upstreams };
         const credentials = acme === undefined ? [] : Object.entries(context.userSecrets.acmeCredentials);
         const credentialPath = (variable: string) => `${traefikPaths.acmeCredentialsDir}/${variable}`;
         const adminUser = context.config.edge.adminUser;
@@ -65,7 +68,7 @@ export class Edge extends pulumi.ComponentResource {
             image: context.config.images.traefik,
             hostNetwork: true,
             command: traefikStaticArgs(options),
-            files: [{ path: traefikPaths.routes, content: routes }],
+            files: [{ path: traefikPaths.routes, content: renderRoutes(routes) }],
             secretFiles: [
                 { path: traefikPaths.auth, content: context.secrets.edgeAdminBcrypt.apply((hash) => renderAuth(adminUser, hash)) },
                 ...credentials.map(([variable, value]) => ({ path: credentialPath(variable), content: value })),

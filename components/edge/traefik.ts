@@ -27,6 +27,8 @@ export interface TraefikStaticOptions {
     /** The LAN address the entrypoints bind to (Traefik runs on the host network). */
     readonly address: string;
     readonly ports: { readonly web: number; readonly websecure: number; readonly metrics: number };
+    /** Plain-HTTP entrypoints on the LAN address, by name, for routes that declare a `lanEntrypoint`. */
+    readonly lanEntrypoints: Readonly<Record<string, number>>;
     /** The platform domain: with ACME, one wildcard certificate is requested for it. */
     readonly domain: string;
     readonly acme?: AcmeSettings;
@@ -53,6 +55,7 @@ export function traefikStaticArgs(options: TraefikStaticOptions): string[] {
         "--entrypoints.web.http.redirections.entrypoint.permanent=true",
         `--entrypoints.websecure.address=${address}:${ports.websecure}`,
         "--entrypoints.websecure.http.tls=true",
+        ...Object.entries(options.lanEntrypoints).map(([name, port]) => `--entrypoints.${name}.address=${address}:${port}`),
         ...pingFlags(options),
         "--metrics.prometheus=true",
         "--metrics.prometheus.entrypoint=metrics",
@@ -86,6 +89,8 @@ export interface EdgeRoute {
     readonly servers: readonly string[];
     /** Health-checked path on each server, when the service has one. */
     readonly healthPath?: string;
+    /** A plain-HTTP entrypoint on the edge's LAN address that also serves this route, whatever the host name. */
+    readonly lanEntrypoint?: string;
 }
 
 /** The routed catalog entries, one route per service (instances of a service become its servers). */
@@ -105,6 +110,7 @@ export function edgeRoutes(catalog: Catalog): EdgeRoute[] {
             auth: route.auth,
             servers: dashboard ? [] : entries.map((entry) => `http://${entry.address}:${entry.port}`),
             healthPath: dashboard ? undefined : serviceKind(first.service).healthPath,
+            lanEntrypoint: serviceKind(first.service).route?.lanEntrypoint,
         };
     });
 }
@@ -121,6 +127,9 @@ export function renderRoutes(routes: readonly EdgeRoute[]): string {
             service: dashboard ? "api@internal" : route.name,
             ...(route.auth ? { middlewares: [adminAuthMiddleware] } : {}),
         };
+        if (route.lanEntrypoint !== undefined) {
+            routers[`${route.name}-lan`] = { rule: "PathPrefix(`/`)", entryPoints: [route.lanEntrypoint], service: route.name };
+        }
         if (dashboard) continue;
         services[route.name] = {
             loadBalancer: {

@@ -56,7 +56,6 @@ export function deployInference(context: PlatformContext): void {
             env: openWebUiEnv({
                 liteLlmApiBase: liteLlmApiBase(litellm, webui.machineName),
                 publicUrl: hasEdge(placement) ? `https://chat.${config.domain}` : lanUrl(chat),
-                selfSignedToolServers: tools.some((url) => url.startsWith("https://")) && config.edge.acme === undefined,
             }),
             apiKey: secrets.liteLlmMasterKey,
             databaseUrl: databaseUrl(context, "openwebui", webui.machineName),

@@ -1,6 +1,6 @@
 import { Catalog, CatalogEntry } from "../catalog/catalog";
 import { serviceKinds } from "../../machines/services";
-import { Placement, PlacedService } from "../../machines/placement";
+import { findService, Placement, PlacedService } from "../../machines/placement";
 
 /** The edge (Traefik) routes `<subdomain>.<domain>`; without one, services are reached on their LAN ports. */
 export function hasEdge(placement: Placement): boolean {
@@ -14,18 +14,21 @@ export function liteLlmApiBase(litellm: PlacedService, webuiMachine: string): st
 }
 
 /**
- * The tool servers Open WebUI is given: the edge's load-balanced route when there is an edge,
- * else every replica. A replica on Open WebUI's own machine is reached by container name, and
- * when every replica is there (the local stack) the route is not used: inside a container,
- * `*.localhost` and a 127.0.0.1 LAN address point at the container itself.
+ * The tool servers Open WebUI is given: the edge's plain-HTTP LAN entrypoint for them when there
+ * is an edge (load-balanced and health-checked by Traefik, and needing neither the lab's DNS nor
+ * trust in the edge's certificate), else every replica. A replica on Open WebUI's own machine is
+ * reached by container name, and when every replica is there (the local stack) the edge is not
+ * used: inside a container, a 127.0.0.1 LAN address points at the container itself.
  */
 export function toolServerUrls(catalog: Catalog, placement: Placement, webuiMachine: string): string[] {
     const replicas = catalog.entries.filter((entry) => entry.service === "mcpo");
     const byName = (entry: CatalogEntry) => `http://${entry.machine}-mcpo:${serviceKinds.mcpo.port.internal}`;
     const reach = (entry: CatalogEntry) => (entry.machine === webuiMachine ? byName(entry) : entry.url);
     if (replicas.length === 0 || replicas.every((entry) => entry.machine === webuiMachine)) return replicas.map(byName);
-    const routed = replicas.find((entry) => entry.route !== undefined)?.route;
-    if (hasEdge(placement) && routed !== undefined) return [`https://${routed.host}`];
+    const traefik = findService(placement, "traefik");
+    const entrypoint = serviceKinds.mcpo.route.lanEntrypoint;
+    const lanPort = traefik?.extraPorts[entrypoint]?.external;
+    if (traefik !== undefined && lanPort !== undefined) return [`http://${traefik.address}:${lanPort}`];
     return replicas.map(reach);
 }
 
@@ -42,11 +45,8 @@ export function renderToolServerConnections(urls: readonly string[], apiKey: str
 export function openWebUiEnv(input: {
     readonly liteLlmApiBase: string;
     readonly publicUrl: string;
-    /** The tool servers sit behind the edge's default self-signed certificate (no ACME). */
-    readonly selfSignedToolServers: boolean;
 }): Record<string, string> {
     return {
-        ...(input.selfSignedToolServers ? { AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL: "false" } : {}),
         OPENAI_API_BASE_URL: input.liteLlmApiBase,
         ENABLE_OLLAMA_API: "false",
         WEBUI_URL: input.publicUrl,

@@ -20,7 +20,13 @@ type Dynamic = {
     };
 };
 
-const staticOptions = { address: "192.168.10.12", ports: { web: 80, websecure: 443, metrics: 8082 }, domain: "lab.internal", acmeResolvers: ["1.1.1.1", "9.9.9.9"] };
+const staticOptions = {
+    address: "192.168.10.12",
+    ports: { web: 80, websecure: 443, metrics: 8082 },
+    lanEntrypoints: { tools: 8001 },
+    domain: "lab.internal",
+    acmeResolvers: ["1.1.1.1", "9.9.9.9"],
+};
 
 describe("Traefik static configuration", () => {
     const args = traefikStaticArgs(staticOptions);
@@ -31,6 +37,11 @@ describe("Traefik static configuration", () => {
         assert.ok(args.includes("--entrypoints.web.http.redirections.entrypoint.scheme=https"));
         assert.ok(args.includes("--entrypoints.websecure.address=192.168.10.12:443"));
         assert.ok(args.includes("--entrypoints.websecure.http.tls=true"));
+    });
+
+    test("opens each LAN entrypoint as plain HTTP on the LAN address only", () => {
+        assert.ok(args.includes("--entrypoints.tools.address=192.168.10.12:8001"));
+        assert.deepEqual(args.filter((arg) => arg.startsWith("--entrypoints.tools.")), ["--entrypoints.tools.address=192.168.10.12:8001"]);
     });
 
     test("answers /ping and serves Prometheus metrics on the metrics entrypoint, reads routes from the file provider", () => {
@@ -73,7 +84,8 @@ describe("Traefik routes from the catalog", () => {
 
     test("route every routed service by its host name on the HTTPS entrypoint, to the machine that runs it", () => {
         const routed = catalog.entries.filter((entry) => entry.route !== undefined);
-        assert.deepEqual(Object.keys(dynamic.http.routers).sort(), [...new Set(routed.map((entry) => entry.service))].sort());
+        const hostRouters = Object.keys(dynamic.http.routers).filter((name) => dynamic.http.routers[name].rule.startsWith("Host("));
+        assert.deepEqual(hostRouters.sort(), [...new Set(routed.map((entry) => entry.service))].sort());
         for (const entry of routed) {
             const router = dynamic.http.routers[entry.service];
             assert.equal(router.rule, `Host(\`${entry.route?.host}\`)`);
@@ -95,6 +107,15 @@ describe("Traefik routes from the catalog", () => {
         const mcpo = dynamic.http.services.mcpo.loadBalancer;
         assert.deepEqual(mcpo.servers.map((s) => s.url), ["http://192.168.10.13:8000", "http://192.168.10.14:8000"]);
         assert.equal(mcpo.healthCheck?.path, "/docs");
+    });
+
+    test("also serves the tool servers on the LAN entrypoint, whatever the host name, for Open WebUI", () => {
+        assert.deepEqual(dynamic.http.routers["mcpo-lan"], { rule: "PathPrefix(`/`)", entryPoints: ["tools"], service: "mcpo" });
+        assert.deepEqual(
+            Object.values(dynamic.http.routers).filter((router) => !router.entryPoints.includes("websecure")).map((router) => router.service),
+            ["mcpo"],
+            "no other service is reachable without TLS",
+        );
     });
 
     test("serves the Traefik dashboard from the API, with no backend of its own", () => {

@@ -151,12 +151,11 @@ describe("the inference tier of the homelab stack", () => {
         assert.equal(env.vars.ENABLE_OLLAMA_API, "false");
         assert.equal(env.vars.OPENAI_API_BASE_URL, "http://orpheus-litellm:4000/v1");
         assert.equal(env.vars.WEBUI_URL, "https://chat.lab.internal");
-        assert.equal(env.vars.AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL, "false", "the edge serves its self-signed certificate without ACME");
         assert.equal(env.vars.OPENAI_API_KEY, environment(container(run, "orpheus-litellm")).vars.LITELLM_MASTER_KEY);
         assert.match(env.vars.WEBUI_SECRET_KEY, new RegExp(`^${generatedSecretMarker}platform-webui-secret-key`));
         assert.match(env.vars.DATABASE_URL, /^postgresql:\/\/openwebui:.+@192\.168\.10\.11:5432\/openwebui$/);
         const tools = JSON.parse(env.vars.TOOL_SERVER_CONNECTIONS) as { url: string; key: string; auth_type: string }[];
-        assert.deepEqual(tools.map((t) => [t.url, t.auth_type]), [["https://tools.lab.internal", "bearer"]]);
+        assert.deepEqual(tools.map((t) => [t.url, t.auth_type]), [["http://192.168.10.12:8001", "bearer"]], "the edge's LAN entrypoint for the tool servers");
         assert.match(tools[0].key, new RegExp(`${generatedSecretMarker}platform-tools-api-key`));
     });
 

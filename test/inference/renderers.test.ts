@@ -161,8 +161,8 @@ describe("Open WebUI's connections", () => {
         assert.equal(liteLlmApiBase(litellm, "kratos"), "http://192.168.10.21:4000/v1");
     });
 
-    test("tool servers: the edge's route when there is an edge, else every replica", () => {
-        assert.deepEqual(toolServerUrls(catalog, placement, "orpheus"), ["https://tools.lab.internal"]);
+    test("tool servers: the edge's plain-HTTP LAN entrypoint when there is an edge (no DNS, no certificate), else every replica", () => {
+        assert.deepEqual(toolServerUrls(catalog, placement, "orpheus"), ["http://192.168.10.12:8001"]);
         const machines = homelabRaw.machines as Record<string, object>;
         const noEdge = validated({ ...homelabRaw, machines: { ...machines, hephaestus: { ...machines.hephaestus, enabled: false } } });
         const noEdgePlacement = place(noEdge);
@@ -177,12 +177,11 @@ describe("Open WebUI's connections", () => {
         assert.deepEqual(toolServerUrls(buildCatalog(localPlacement, local.domain), localPlacement, "local"), ["http://local-mcpo:8000"]);
     });
 
-    test("Open WebUI skips TLS verification of tool servers only behind the edge's self-signed certificate", () => {
-        const env = (selfSignedToolServers: boolean) => openWebUiEnv({ liteLlmApiBase: "http://x:4000/v1", publicUrl: "https://chat.lab.internal", selfSignedToolServers });
-        assert.equal(env(true).AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL, "false");
-        assert.equal(env(false).AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL, undefined);
-        assert.equal(env(false).ENABLE_OLLAMA_API, "false");
-        assert.equal(env(false).OPENAI_API_BASE_URL, "http://x:4000/v1");
+    test("Open WebUI uses LiteLLM as its only model source and never skips TLS verification", () => {
+        const env = openWebUiEnv({ liteLlmApiBase: "http://x:4000/v1", publicUrl: "https://chat.lab.internal" });
+        assert.equal(env.ENABLE_OLLAMA_API, "false");
+        assert.equal(env.OPENAI_API_BASE_URL, "http://x:4000/v1");
+        assert.equal(env.AIOHTTP_CLIENT_SESSION_TOOL_SERVER_SSL, undefined);
     });
 
     test("each tool server connection is an OpenAPI server behind the bearer key", () => {
