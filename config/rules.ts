@@ -79,6 +79,13 @@ export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
         }
     }
 
+    for (const name of machineNames) {
+        const shadowed = machineNames.find((other) => other !== name && name.startsWith(`${other}-`));
+        if (shadowed !== undefined) {
+            add(`machines.${name}`, `starts with another machine's name and '-' (${shadowed}): resources are named <machine>-..., so one machine's targets would catch the other's; rename one`);
+        }
+    }
+
     const databases = machinesWithRole(config, "database");
     if (databases.length === 0) add("machines", "exactly one enabled machine must have the database role; none has");
     for (const role of singletonRoles) {

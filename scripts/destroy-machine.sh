@@ -5,6 +5,8 @@
 # component (children are included) with --target-dependents removes the machine alone.
 # The next `pulumi up` recreates it unless the stack config says `enabled: false`.
 set -euo pipefail
+# shellcheck source=scripts/lib/machine-target.sh
+. "$(dirname "$0")/lib/machine-target.sh"
 
 usage() {
     cat <<'USAGE'
@@ -36,21 +38,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-if [ -z "$machine" ]; then
-    usage >&2
-    exit 2
-fi
-if ! printf '%s' "$machine" | grep -Eq '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'; then
-    echo "error: '$machine' is not a machine name (a DNS label)" >&2
-    exit 2
-fi
-
-pulumi=${PULUMI:-npx --no-install pulumi}
-if [ -z "$stack" ]; then
-    stack=$($pulumi stack --show-name)
-fi
-project=ai-platform
-urn="urn:pulumi:${stack}::${project}::ai-platform:machines:Machine::${machine}"
+require_machine_name "$machine"
+stack=$(stack_or_selected "$stack")
+urn=$(machine_urn "$stack" "$machine")
 
 echo "This destroys every resource of machine '${machine}' in stack '${stack}':"
 echo "  ${urn}"
@@ -64,4 +54,4 @@ if [ "$assume_yes" != true ]; then
     fi
 fi
 
-exec $pulumi destroy --stack "$stack" --target "$urn" --target-dependents --yes
+pulumi_cli destroy --stack "$stack" --target "$urn" --target-dependents --yes

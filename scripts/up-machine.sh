@@ -5,6 +5,8 @@
 # machine NAME's Machine component and every resource below it (all are named NAME-...).
 # Resources NAME needs on other machines must exist already: deploy in the seed's order.
 set -euo pipefail
+# shellcheck source=scripts/lib/machine-target.sh
+. "$(dirname "$0")/lib/machine-target.sh"
 
 usage() {
     cat <<'USAGE'
@@ -41,34 +43,22 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-if [ -z "$machine" ]; then
-    usage >&2
-    exit 2
-fi
-if ! printf '%s' "$machine" | grep -Eq '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$'; then
-    echo "error: '$machine' is not a machine name (a DNS label)" >&2
-    exit 2
-fi
-
-pulumi=${PULUMI:-npx --no-install pulumi}
-if [ -z "$stack" ]; then
-    stack=$($pulumi stack --show-name)
-fi
-project=ai-platform
+require_machine_name "$machine"
+stack=$(stack_or_selected "$stack")
 prefix="urn:pulumi:${stack}::${project}::"
 # In a target, * matches within one URN part and ** matches anything.
 targets=(
     --target "${prefix}pulumi:pulumi:Stack::${project}-${stack}"
     --target "${prefix}ai-platform:secrets:PlatformSecrets::platform"
     --target "${prefix}ai-platform:secrets:PlatformSecrets\$**"
-    --target "${prefix}ai-platform:machines:Machine::${machine}"
+    --target "$(machine_urn "$stack" "$machine")"
     --target "${prefix}ai-platform:machines:Machine\$**::${machine}-*"
 )
 
 if [ "$mode" = preview ]; then
-    exec $pulumi preview --stack "$stack" "${targets[@]}"
+    pulumi_cli preview --stack "$stack" "${targets[@]}"
+elif [ "$assume_yes" = true ]; then
+    pulumi_cli up --stack "$stack" "${targets[@]}" --yes
+else
+    pulumi_cli up --stack "$stack" "${targets[@]}"
 fi
-if [ "$assume_yes" = true ]; then
-    exec $pulumi up --stack "$stack" "${targets[@]}" --yes
-fi
-exec $pulumi up --stack "$stack" "${targets[@]}"

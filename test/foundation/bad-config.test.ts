@@ -26,6 +26,7 @@ const cases: { name: string; config: StackConfig; expect: RegExp[] }[] = [
     { name: "unknown top-level key", config: { ...homelab, machine: {} }, expect: [/ai-platform:machine: is not a known key/] },
     { name: "no machines", config: { ...homelab, machines: {}, models: [] }, expect: [/machines: must declare at least one machine/] },
     { name: "machine name not a DNS label", config: { ...homelab, machines: { ...machines, Kratos_2: { address: "192.168.10.40", roles: ["tools"] } } }, expect: [/machines\.Kratos_2: machine name must be a DNS label/] },
+    { name: "machine name extends another's", config: { ...homelab, machines: { ...machines, "nyx-2": { address: "192.168.10.40", roles: ["tools"] } } }, expect: [/machines\.nyx-2: starts with another machine's name and '-' \(nyx\)/] },
     { name: "address not IPv4", config: withMachine("zelus", { address: "zelus.local" }), expect: [/machines\.zelus\.address: must be an IPv4 address/] },
     { name: "address outside lanCidr", config: withMachine("zelus", { address: "10.0.0.14" }), expect: [/machines\.zelus\.address: 10\.0\.0\.14 is outside lanCidr 192\.168\.10\.0\/24/] },
     { name: "duplicate address", config: withMachine("zelus", { address: "192.168.10.13" }), expect: [/machines\.zelus\.address: 192\.168\.10\.13 is already used by machine thanatos/] },

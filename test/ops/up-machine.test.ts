@@ -70,7 +70,9 @@ describe("scripts/up-machine.sh", () => {
         const pulumi = fakePulumi();
         assert.equal(upMachine(["erebus"], pulumi.command).status, 0);
         assert.equal(upMachine(["erebus", "--preview", "--stack", "lab2"], pulumi.command).status, 0);
-        const [up, preview] = pulumi.calls();
+        const calls = pulumi.calls();
+        assert.equal(calls.length, 2, "one pulumi call per run: a preview applies nothing");
+        const [up, preview] = calls;
         assert.ok(!up.includes("--yes"), "pulumi up asks for confirmation itself");
         assert.deepEqual(preview.slice(0, 3), ["preview", "--stack", "lab2"]);
         assert.ok(targetsOf(preview).includes("urn:pulumi:lab2::ai-platform::ai-platform:machines:Machine::erebus"));
