@@ -15,10 +15,9 @@ export function withMachine(name: string, change: Record<string, unknown>): Stac
     return { ...homelab, machines: { ...machines, [name]: { ...machines[name], ...change } } };
 }
 
-/** The homelab stack with one machine disabled (and taken out of the models it served). */
+/** The homelab stack with one machine disabled (config drops it from the models it served). */
 export function withDisabled(name: string): StackConfig {
-    const models = (homelab.models as { nodes: string[] }[]).map((model) => ({ ...model, nodes: model.nodes.filter((node) => node !== name) }));
-    return { ...withMachine(name, { enabled: false }), models: models.filter((model) => model.nodes.length > 0) };
+    return withMachine(name, { enabled: false });
 }
 
 export function validated(config: StackConfig): PlatformConfig {
