@@ -17,6 +17,7 @@ export function ollamaContainerName(machine: string): string {
  */
 export function ollamaEnv(machine: PlacedMachine, settings: PlatformConfig["ollama"], internalPort: number): Record<string, string> {
     return {
+        // All interfaces of the container's own network namespace; Docker publishes the port on the LAN address only.
         OLLAMA_HOST: `0.0.0.0:${internalPort}`,
         OLLAMA_MODELS: modelStorePath,
         OLLAMA_KEEP_ALIVE: settings.keepAlive,

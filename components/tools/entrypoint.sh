@@ -6,4 +6,5 @@ set -eu
 : "${MCPO_PORT:?MCPO_PORT must name the port to listen on}"
 key="$MCPO_API_KEY"
 unset MCPO_API_KEY
+# 0.0.0.0 is the container's own namespace: Docker publishes the port on the LAN address only.
 exec mcpo --host 0.0.0.0 --port "$MCPO_PORT" --api-key "$key" -- mcp-server-sequential-thinking
