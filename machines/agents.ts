@@ -75,7 +75,7 @@ function alloy(machine: PlacedMachine, port: ServicePort, images: Images, lokiPu
         mounts: [
             { containerPath: alloyPaths.dockerSocket, hostPath: alloyPaths.dockerSocket, readOnly: true },
             // Read positions survive a restart, so logs are neither lost nor shipped twice.
-            { containerPath: alloyPaths.data, volumeName: "ai-alloy-data" },
+            { containerPath: alloyPaths.data, localVolume: "alloy-data" },
         ],
         files: [{ path: alloyPaths.config, content: renderAlloyConfig({ machine: machine.name, lokiPushUrl }) }],
         command: ["run", `--server.http.listen-addr=${machine.address}:${port.external}`, `--storage.path=${alloyPaths.data}`, alloyPaths.config],

@@ -95,9 +95,12 @@ export class Machine extends pulumi.ComponentResource {
     /** The one way to run a container: the platform's hardening, on this machine's daemon, under `parent`. */
     public container(spec: ContainerSpec, parent: pulumi.Resource, opts?: pulumi.CustomResourceOptions): docker.Container {
         const image = this.image(spec.image);
+        const mounts = spec.mounts?.map((mount) =>
+            mount.localVolume === undefined ? mount : { ...mount, volumeName: this.localVolume(mount.localVolume, parent).name },
+        );
         return new docker.Container(
             `${this.machineName}-${spec.name}`,
-            containerArgs({ machine: this.machineName, address: this.placed.address }, spec, image.imageId),
+            containerArgs({ machine: this.machineName, address: this.placed.address }, { ...spec, mounts }, image.imageId),
             { ...opts, parent, provider: this.provider, dependsOn: withPreflight(this.preflight, opts?.dependsOn) },
         );
     }

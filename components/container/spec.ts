@@ -33,6 +33,8 @@ export interface ContainerMount {
     readonly containerPath: string;
     /** A Docker volume by name (a local or NFS volume created on the machine). */
     readonly volumeName?: pulumi.Input<string>;
+    /** A local named volume `ai-<part>` that the machine creates with the container (retained on delete). */
+    readonly localVolume?: string;
     /** A path on the host (host agents only: they read the host). */
     readonly hostPath?: string;
     readonly readOnly?: boolean;

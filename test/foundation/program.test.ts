@@ -92,6 +92,18 @@ describe("the homelab stack under mocks", () => {
         }
     });
 
+    test("mounts only volumes the program manages on the container's own machine", () => {
+        const volumes = ofType(run, types.volume);
+        for (const container of ofType(run, types.container)) {
+            const machine = machineNames.find((name) => container.name.startsWith(`${name}-`));
+            for (const mount of (container.inputs.volumes as { volumeName?: string; hostPath?: string }[] | undefined) ?? []) {
+                if (mount.volumeName === undefined) continue;
+                const volume = volumes.find((v) => v.inputs.name === mount.volumeName && machine !== undefined && ancestors(run, v).includes(machine));
+                assert.ok(volume, `${container.name} mounts ${mount.volumeName}, which no Volume resource on ${machine} creates`);
+            }
+        }
+    });
+
     test("pulls every image pinned to a version, once per machine", () => {
         const images = ofType(run, types.image);
         for (const image of images) assert.ok(isPinned(String(image.inputs.name)), String(image.inputs.name));
