@@ -39,7 +39,7 @@ export class Edge extends pulumi.ComponentResource {
                 ports: kuma.port ? [kuma.port] : [],
                 networks: [{ name: machine.frontendNetwork.name, aliases: ["uptime-kuma"] }],
                 // SQLite needs POSIX locks: a local volume, never NFS.
-                mounts: [{ containerPath: uptimeKumaData, volumeName: machine.localVolume("uptime-kuma-data", this).name }],
+                mounts: [{ containerPath: uptimeKumaData, localVolume: "uptime-kuma-data" }],
                 // The image's own check (node is the runtime; the script expects the 302 of the start page).
                 healthcheck: { test: ["CMD", "node", "/app/extra/healthcheck.js"], startPeriod: "180s" },
             },
@@ -75,7 +75,7 @@ export class Edge extends pulumi.ComponentResource {
             ],
             // lego reads every credential variable from `<NAME>_FILE`.
             env: Object.fromEntries(credentials.map(([variable]) => [`${variable}_FILE`, credentialPath(variable)])),
-            mounts: acme === undefined ? [] : [{ containerPath: traefikPaths.acmeDir, volumeName: machine.localVolume("traefik-acme", this).name }],
+            mounts: acme === undefined ? [] : [{ containerPath: traefikPaths.acmeDir, localVolume: "traefik-acme" }],
             healthcheck: { test: ["CMD", "traefik", "healthcheck", ...pingFlags(options)] },
         };
     }

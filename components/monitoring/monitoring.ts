@@ -50,7 +50,7 @@ export class Monitoring extends pulumi.ComponentResource {
     constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-platform:monitoring:Monitoring", name, {}, opts);
         this.args = args;
-        const { context, machine } = args;
+        const { context } = args;
         const retention = context.config.monitoring.retention;
 
         this.run({
@@ -61,7 +61,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 { path: prometheusPaths.config, content: renderPrometheusConfig(context.catalog, { alertmanager: this.lan("alertmanager"), blackbox: this.lan("blackbox-exporter") }) },
                 { path: prometheusPaths.rules, content: renderAlertRules() },
             ],
-            mounts: [{ containerPath: prometheusPaths.data, volumeName: machine.localVolume("prometheus-data", this).name }],
+            mounts: [{ containerPath: prometheusPaths.data, localVolume: "prometheus-data" }],
             command: [
                 `--config.file=${prometheusPaths.config}`,
                 `--storage.tsdb.path=${prometheusPaths.data}`,
@@ -83,7 +83,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     content: pulumi.secret(webhook === undefined ? pulumi.output(renderAlertmanagerConfig(undefined)) : webhook.apply(renderAlertmanagerConfig)),
                 },
             ],
-            mounts: [{ containerPath: alertmanagerPaths.data, volumeName: machine.localVolume("alertmanager-data", this).name }],
+            mounts: [{ containerPath: alertmanagerPaths.data, localVolume: "alertmanager-data" }],
             command: [`--config.file=${alertmanagerPaths.config}`, `--storage.path=${alertmanagerPaths.data}`, "--cluster.listen-address="],
             healthcheck: wgetCheck("alertmanager", `localhost:${this.port("alertmanager").internal}`),
         });
@@ -102,7 +102,7 @@ export class Monitoring extends pulumi.ComponentResource {
             image: context.config.images.loki,
             ports: [this.port("loki")],
             files: [{ path: lokiPaths.config, content: renderLokiConfig(retention) }],
-            mounts: [{ containerPath: lokiPaths.data, volumeName: machine.localVolume("loki-data", this).name }],
+            mounts: [{ containerPath: lokiPaths.data, localVolume: "loki-data" }],
             command: [`-config.file=${lokiPaths.config}`],
             // Loki's image is distroless with busybox (wget on the PATH).
             healthcheck: { ...wgetCheck("loki", `localhost:${this.port("loki").internal}`), startPeriod: "60s" },
@@ -149,7 +149,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 { path: grafanaPaths.dashboardProvider, content: renderDashboardProvider() },
                 ...dashboards.map((dashboard) => ({ path: `${grafanaPaths.dashboards}/${dashboard.uid}.json`, content: dashboardJson(dashboard) })),
             ],
-            mounts: [{ containerPath: grafanaPaths.data, volumeName: machine.localVolume("grafana-data", this).name }],
+            mounts: [{ containerPath: grafanaPaths.data, localVolume: "grafana-data" }],
             healthcheck: { ...wgetCheck("grafana", this.lan("grafana")), startPeriod: "60s" },
         };
     }

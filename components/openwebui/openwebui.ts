@@ -32,8 +32,6 @@ export class OpenWebUi extends pulumi.ComponentResource {
         super("ai-platform:openwebui:OpenWebUi", name, {}, opts);
         const placed = args.machine.placed;
         const published = placed.services.find((s) => s.service === "open-webui")?.port ?? webUiPort;
-        // Uploads, caches and the vector store stay on a local volume; accounts and chats are in PostgreSQL.
-        const data = args.machine.localVolume("open-webui-data", this);
 
         this.container = args.machine.container(
             {
@@ -47,7 +45,8 @@ export class OpenWebUi extends pulumi.ComponentResource {
                     WEBUI_SECRET_KEY: args.secretKey,
                     ...(args.toolServerConnections === undefined ? {} : { TOOL_SERVER_CONNECTIONS: args.toolServerConnections }),
                 },
-                mounts: [{ containerPath: "/app/backend/data", volumeName: data.name }],
+                // Uploads, caches and the vector store stay on a local volume; accounts and chats are in PostgreSQL.
+                mounts: [{ containerPath: "/app/backend/data", localVolume: "open-webui-data" }],
                 networks: [{ name: args.machine.frontendNetwork.name, aliases: ["open-webui"] }],
                 healthcheck: { test: ["CMD", "curl", "-sf", `http://localhost:${webUiPort.internal}/health`], startPeriod: "180s" },
             },
