@@ -27,6 +27,8 @@ const positiveNumber = z.number().gt(0, "must be greater than 0");
 const port = z.number().int("must be a whole number").min(1, "must be a port from 1 to 65535").max(65535, "must be a port from 1 to 65535");
 const absolutePath = z.string().regex(/^\/[^\s]*$/, "must be an absolute path such as /mnt/tank/models");
 const duration = z.string().regex(/^\d+(ms|s|m|h|d|w|y)$/, "must be a duration such as 30s, 5m or 15d");
+/** A Go duration (what Ollama parses): units up to hours, no days. */
+const goDuration = z.string().regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, "must be a duration Ollama understands, such as 90s, 15m or 1h30m (no days)");
 
 const gpuSchema = z.strictObject({
     /** nvidia (CUDA, GPU device request) or amd (ROCm, /dev/kfd + /dev/dri). */
@@ -56,6 +58,8 @@ const modelSchema = z.strictObject({
     name: z.string().regex(/^[a-z0-9][a-z0-9._\/-]*(:[A-Za-z0-9._-]+)?$/, "must be an Ollama model tag such as llama3.2:3b"),
     sizeGb: positiveNumber,
     nodes: z.array(dnsLabel).min(1, "must name at least one inference machine"),
+    /** chat (default) or embedding: LiteLLM serves an embedding model through Ollama's embed API, and never falls back from it to a chat model. */
+    kind: z.enum(["chat", "embedding"], { error: "must be chat or embedding" }).default("chat"),
 });
 
 const imagesSchema = z.strictObject(
@@ -98,11 +102,15 @@ export const platformSchema = z.strictObject({
     ports: z.record(z.string(), port).default({}),
     ollama: z
         .strictObject({
-            keepAlive: z.string().default("30m"),
+            /** A duration, whole seconds, or a negative value for forever (-1). */
+            keepAlive: z
+                .string()
+                .regex(/^-?(\d+|(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+)$/, "must be a duration such as 30m or 2h, whole seconds, or -1 for forever")
+                .default("30m"),
             numParallel: z.number().int().min(1).default(4),
             maxLoadedModels: z.number().int().min(1).default(2),
             flashAttention: z.boolean().default(true),
-            loadTimeout: duration.default("15m"),
+            loadTimeout: goDuration.default("15m"),
             /** The inference machine that pulls into and prunes the shared store; default the first by name. */
             modelStoreWriter: dnsLabel.optional(),
         })

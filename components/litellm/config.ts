@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import { PlatformConfig } from "../../config/platform";
+import { ModelConfig } from "../../config/schema";
 import { Placement, PlacedService } from "../../machines/placement";
 import { ollamaContainerName } from "../ollama/env";
 
@@ -12,6 +13,8 @@ export const liteLlmEnv = {
 
 export interface LiteLlmConfigInput {
     readonly placement: Placement;
+    /** The configured models: their kind decides how LiteLLM calls them. */
+    readonly models: PlatformConfig["models"];
     /** The machine LiteLLM runs on: Ollama there is reached over the Docker network, not the LAN. */
     readonly gateway: string;
     readonly litellm: PlatformConfig["litellm"];
@@ -22,6 +25,16 @@ export interface LiteLlmConfigInput {
 export interface LiteLlmDeployment {
     readonly model_name: string;
     readonly litellm_params: { readonly model: string; readonly api_base?: string; readonly api_key?: string };
+    readonly model_info?: { readonly mode: "embedding" };
+}
+
+/**
+ * How LiteLLM calls a model on Ollama: a chat model through Ollama's chat API (`ollama_chat/`),
+ * an embedding model through `ollama/`, the only Ollama prefix LiteLLM's embedding endpoint
+ * maps (with `ollama_chat/` it answers "Unmapped LLM provider for this endpoint").
+ */
+export function ollamaModel(model: ModelConfig): Pick<LiteLlmDeployment, "model_info"> & { readonly model: string } {
+    return model.kind === "embedding" ? { model: `ollama/${model.name}`, model_info: { mode: "embedding" } } : { model: `ollama_chat/${model.name}` };
 }
 
 /**
@@ -35,19 +48,25 @@ export function ollamaApiBase(ollama: PlacedService, gateway: string): string {
 }
 
 /** One deployment per (model, enabled node), in config order: a model group balances across the nodes that hold it. */
-export function modelDeployments(placement: Placement, gateway: string): LiteLlmDeployment[] {
-    return Object.entries(placement.modelNodes).flatMap(([model, nodes]) =>
-        nodes
+export function modelDeployments(placement: Placement, models: PlatformConfig["models"], gateway: string): LiteLlmDeployment[] {
+    return models.flatMap((model) => {
+        const { model: route, model_info } = ollamaModel(model);
+        return (placement.modelNodes[model.name] ?? [])
             .map((node) => placement.services.find((s) => s.service === "ollama" && s.machine === node))
             .filter((ollama): ollama is PlacedService => ollama !== undefined)
-            .map((ollama) => ({ model_name: model, litellm_params: { model: `ollama_chat/${model}`, api_base: ollamaApiBase(ollama, gateway) } })),
-    );
+            .map((ollama) => ({
+                model_name: model.name,
+                litellm_params: { model: route, api_base: ollamaApiBase(ollama, gateway) },
+                ...(model_info === undefined ? {} : { model_info }),
+            }));
+    });
 }
 
 /** LiteLLM's config.yaml, from placement and config. Pure. */
 export function renderLiteLlmConfig(input: LiteLlmConfigInput): string {
-    const local = modelDeployments(input.placement, input.gateway);
-    const groups = [...new Set(local.map((deployment) => deployment.model_name))];
+    const local = modelDeployments(input.placement, input.models, input.gateway);
+    // A chat model is no substitute for an embedding model (and vectors from another model do not match stored ones).
+    const groups = [...new Set(local.filter((deployment) => deployment.model_info === undefined).map((deployment) => deployment.model_name))];
     const fallback = input.fallback;
     const external: LiteLlmDeployment[] =
         fallback === undefined
@@ -72,7 +91,7 @@ export function renderLiteLlmConfig(input: LiteLlmConfigInput): string {
             // Without these a dead node stays in rotation and is retried on every request.
             allowed_fails: settings.allowedFails,
             cooldown_time: settings.cooldownSeconds,
-            ...(fallback === undefined ? {} : { fallbacks: groups.map((group) => ({ [group]: [fallback.model] })) }),
+            ...(fallback === undefined || groups.length === 0 ? {} : { fallbacks: groups.map((group) => ({ [group]: [fallback.model] })) }),
         },
         litellm_settings: {
             callbacks: ["prometheus"],

@@ -42,6 +42,7 @@ export class LiteLlm extends pulumi.ComponentResource {
         const published = placed.services.find((s) => s.service === "litellm")?.port ?? liteLlmPort;
         const configYaml = renderLiteLlmConfig({
             placement: args.placement,
+            models: args.config.models,
             gateway: placed.name,
             litellm: args.config.litellm,
             fallback: args.config.fallback,

@@ -24,7 +24,7 @@ interface RenderedConfig {
 }
 
 function rendered(config: PlatformConfig, gateway = "orpheus"): RenderedConfig {
-    return parse(renderLiteLlmConfig({ placement: place(config), gateway, litellm: config.litellm, fallback: config.fallback })) as RenderedConfig;
+    return parse(renderLiteLlmConfig({ placement: place(config), models: config.models, gateway, litellm: config.litellm, fallback: config.fallback })) as RenderedConfig;
 }
 
 /** model group -> the api_base of each of its deployments. */
@@ -34,7 +34,12 @@ function routes(config: RenderedConfig): Record<string, string[]> {
     return groups;
 }
 
-const homelabRaw = readStackConfig("Pulumi.homelab.yaml");
+const homelabStack = readStackConfig("Pulumi.homelab.yaml");
+/** The homelab stack with its embedding model declared as one. */
+const homelabRaw: StackConfig = {
+    ...homelabStack,
+    models: (homelabStack.models as { name: string }[]).map((model) => (model.name === "nomic-embed-text" ? { ...model, kind: "embedding" } : model)),
+};
 const homelab = validated(homelabRaw);
 
 describe("the LiteLLM config of the homelab stack", () => {
@@ -55,8 +60,23 @@ describe("the LiteLLM config of the homelab stack", () => {
         assert.deepEqual(onHades, ["llama3.3:70b", "qwen2.5:72b"]);
     });
 
-    test("every deployment speaks Ollama's chat API for its own tag", () => {
-        for (const deployment of config.model_list) assert.equal(deployment.litellm_params.model, `ollama_chat/${deployment.model_name}`);
+    test("every chat model speaks Ollama's chat API for its own tag", () => {
+        for (const deployment of config.model_list.filter((d) => d.model_name !== "nomic-embed-text")) {
+            assert.deepEqual([deployment.litellm_params.model, deployment.model_info], [`ollama_chat/${deployment.model_name}`, undefined]);
+        }
+    });
+
+    test("an embedding model is served through the ollama/ route, the one LiteLLM's embedding endpoint maps", () => {
+        const embedding = config.model_list.filter((d) => d.model_name === "nomic-embed-text");
+        assert.deepEqual(
+            embedding.map((d) => [d.litellm_params.model, d.model_info]),
+            [["ollama/nomic-embed-text", { mode: "embedding" }]],
+        );
+    });
+
+    test("a model is a chat model unless declared an embedding model", () => {
+        const undeclared = rendered(validated(homelabStack)).model_list.filter((d) => d.model_name === "nomic-embed-text");
+        assert.deepEqual(undeclared.map((d) => d.litellm_params.model), ["ollama_chat/nomic-embed-text"]);
     });
 
     test("routing takes a failing node out of rotation and retries elsewhere, from the defaults", () => {
@@ -86,11 +106,10 @@ describe("the LiteLLM config with an external fallback", () => {
         ]);
     });
 
-    test("every local model group falls back to it", () => {
+    test("every local chat model group falls back to it, no embedding model does", () => {
         assert.deepEqual(config.router_settings.fallbacks, [
             { "llama3.1:8b": ["openai/gpt-4o-mini"] },
             { "qwen2.5-coder:14b": ["openai/gpt-4o-mini"] },
-            { "nomic-embed-text": ["openai/gpt-4o-mini"] },
             { "llama3.3:70b": ["openai/gpt-4o-mini"] },
             { "qwen2.5:72b": ["openai/gpt-4o-mini"] },
         ]);
@@ -122,6 +141,17 @@ describe("Ollama's environment and GPU wiring", () => {
             [env.OLLAMA_KEEP_ALIVE, env.OLLAMA_NUM_PARALLEL, env.OLLAMA_MAX_LOADED_MODELS, env.OLLAMA_FLASH_ATTENTION, env.OLLAMA_LOAD_TIMEOUT, env.OLLAMA_MODELS],
             ["-1", "8", "3", "0", "30m", "/models"],
         );
+    });
+
+    test("durations are refused unless Ollama can parse them (Go durations: no days), naming their config path", () => {
+        const issues = (ollama: object) => {
+            const result = validatePlatform({ ...homelabRaw, ollama });
+            return result.ok ? [] : result.issues.map((issue) => issue.path);
+        };
+        assert.deepEqual(issues({ loadTimeout: "1d" }), ["ollama.loadTimeout"]);
+        assert.deepEqual(issues({ keepAlive: "forever" }), ["ollama.keepAlive"]);
+        assert.deepEqual(issues({ keepAlive: "2d" }), ["ollama.keepAlive"]);
+        for (const keepAlive of ["-1", "300", "1h30m", "-1m", "0"]) assert.deepEqual(issues({ keepAlive, loadTimeout: "1h30m" }), [], keepAlive);
     });
 
     test("NVIDIA nodes request the GPUs; the AMD node gets the ROCm image, /dev/kfd, /dev/dri and the host's groups", () => {
