@@ -21,7 +21,8 @@ if [ "$(id -u)" = 0 ]; then
 	mkdir -p "$PGDATA"
 	chown postgres:postgres "$PGDATA"
 	chmod 700 "$PGDATA"
-	exec gosu postgres "$0" "$@"
+	# Through bash: Docker uploads this file root-owned 0744, which postgres may read but not execute.
+	exec gosu postgres bash "$0" "$@"
 fi
 
 password="$(< "$REPLICATION_PASSWORD_FILE")"

@@ -199,4 +199,63 @@ mkdir -p "$pgdata" && echo 17 > "$pgdata/PG_VERSION"
             await box.cleanup();
         }
     });
+
+    /**
+     * The container starts the wrapper as root; it must hand itself over to postgres. Docker writes the upload
+     * root-owned 0744 (kreuzwerker/terraform-provider-docker: `executable` gives 0o744), so postgres can read it
+     * but not execute it. gosu is stood in for by runuser as root (it drops every capability, as gosu does); as a non-root user, by a pass-through, with
+     * `id` reporting root until then and the file not executable by its owner either.
+     */
+    it("started as root, takes the data directory for postgres (0700) and hands over as postgres, though it may not execute the uploaded file", async () => {
+        const box = Sandbox.create();
+        const dir = box.root;
+        const root = process.getuid?.() === 0;
+        try {
+            const bin = path.join(dir, "bin");
+            const write = (file: string, content: string, mode: number) => {
+                fs.writeFileSync(file, content);
+                fs.chmodSync(file, mode);
+            };
+            fs.mkdirSync(bin);
+            write(path.join(bin, "pg_basebackup"), `#!/usr/bin/env bash\nid -un > "$CALLS"\nfor arg; do case "$arg" in --pgdata=*) echo 17 > "\${arg#--pgdata=}/PG_VERSION" ;; esac; done\n`, 0o755);
+            if (root) {
+                write(path.join(bin, "gosu"), '#!/usr/bin/env bash\nuser="$1"; shift\nexec runuser -u "$user" -- "$@"\n', 0o755);
+            } else {
+                write(path.join(bin, "gosu"), '#!/usr/bin/env bash\nshift\nFAKE_GOSU_DONE=1 exec "$@"\n', 0o755);
+                write(path.join(bin, "id"), '#!/usr/bin/env bash\nif [ "$*" = -u ] && [ -z "${FAKE_GOSU_DONE:-}" ]; then echo 0; else exec /usr/bin/id "$@"; fi\n', 0o755);
+                write(path.join(bin, "chown"), "#!/bin/sh\nexit 0\n", 0o755);
+            }
+            fs.writeFileSync(path.join(dir, "password"), "s3cret");
+            box.chownAll();
+            const entrypoint = path.join(dir, "entrypoint.sh");
+            write(entrypoint, renderReplicaEntrypoint(), root ? 0o744 : 0o644);
+            // The 17 image's PGDATA before the first start: 1777.
+            const pgdata = path.join(dir, "data");
+            fs.mkdirSync(pgdata);
+            fs.chmodSync(pgdata, 0o1777);
+
+            const result = await run("bash", [entrypoint, "sh", "-c", 'echo "handed over as $(id -un): $0 $1"', "postgres", "-c"], {
+                env: {
+                    PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin`,
+                    PGDATA: pgdata,
+                    PGPASSFILE: path.join(dir, "pgpass"),
+                    PRIMARY_HOST: "192.0.2.11",
+                    PRIMARY_PORT: "5432",
+                    REPLICATION_USER: "replicator",
+                    REPLICATION_SLOT: "replica",
+                    REPLICATION_PASSWORD_FILE: path.join(dir, "password"),
+                    CALLS: path.join(dir, "calls"),
+                },
+            });
+            const user = root ? "postgres" : os.userInfo().username;
+            assert.equal(result.code, 0, result.stderr);
+            assert.match(result.stdout, new RegExp(`handed over as ${user}: postgres -c`));
+            assert.equal(fs.readFileSync(path.join(dir, "calls"), "utf8").trim(), user, "pg_basebackup runs as postgres");
+            const stat = fs.statSync(pgdata);
+            assert.equal(stat.mode & 0o7777, 0o700);
+            if (root) assert.equal(stat.uid, fs.statSync(path.join(dir, "pgpass")).uid, "the data directory belongs to postgres, who wrote the passfile");
+        } finally {
+            await box.cleanup();
+        }
+    });
 });
