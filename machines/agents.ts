@@ -1,12 +1,14 @@
 import { Images } from "../config/images";
 import { PlatformConfig } from "../config/platform";
-import { ContainerSpec } from "../components/container/spec";
+import { ContainerSpec, platformLabel } from "../components/container/spec";
 import { alloyPaths, renderAlloyConfig } from "../components/monitoring/alloy";
 import { findService, lanUrl, place, PlacedMachine } from "./placement";
 import { ServiceName, ServicePort, serviceKinds } from "./services";
 
 const nodeExporterPort = serviceKinds["node-exporter"].port;
 const cadvisorPort = serviceKinds.cadvisor.port;
+const serviceLabel = `${platformLabel}.service`;
+const machineLabel = `${platformLabel}.machine`;
 
 /** node-exporter sees the host: its network (to report real interfaces), its PID space and root. */
 function nodeExporter(machine: PlacedMachine, images: Images): ContainerSpec {
@@ -36,7 +38,7 @@ function cadvisor(images: Images): ContainerSpec {
             { containerPath: "/var/lib/docker", hostPath: "/var/lib/docker", readOnly: true },
             { containerPath: "/dev/disk", hostPath: "/dev/disk", readOnly: true },
         ],
-        command: ["--docker_only=true", "--housekeeping_interval=30s", "--store_container_labels=false", "--whitelisted_container_labels=ai-platform.service,ai-platform.machine"],
+        command: ["--docker_only=true", "--housekeeping_interval=30s", "--store_container_labels=false", `--whitelisted_container_labels=${serviceLabel},${machineLabel}`],
         healthcheck: { test: ["CMD", "wget", "-q", "--spider", `http://localhost:${cadvisorPort.internal}/healthz`] },
     };
 }
@@ -77,7 +79,7 @@ function alloy(machine: PlacedMachine, port: ServicePort, images: Images, lokiPu
             // Read positions survive a restart, so logs are neither lost nor shipped twice.
             { containerPath: alloyPaths.data, localVolume: "alloy-data" },
         ],
-        files: [{ path: alloyPaths.config, content: renderAlloyConfig({ machine: machine.name, lokiPushUrl }) }],
+        files: [{ path: alloyPaths.config, content: renderAlloyConfig({ machine: machine.name, serviceLabel, lokiPushUrl }) }],
         command: ["run", `--server.http.listen-addr=${machine.address}:${port.external}`, `--storage.path=${alloyPaths.data}`, alloyPaths.config],
         healthcheck: { test: bashHttpCheck(machine.address, port.external, "/-/ready") },
     };

@@ -2,6 +2,8 @@
 export interface AlloyConfigInput {
     /** The machine's name: every log line it ships carries it as the `machine` label. */
     readonly machine: string;
+    /** The Docker label the container builder puts the service name in (`ai-platform.service`). */
+    readonly serviceLabel: string;
     /** Loki's push endpoint; absent when no machine has the monitoring role (then nothing is shipped). */
     readonly lokiPushUrl?: string;
 }
@@ -13,9 +15,17 @@ function quote(value: string): string {
 }
 
 /**
+ * The target label `discovery.docker` gives a container's Docker label: Prometheus's Docker
+ * discovery (which Alloy embeds) replaces every character outside [a-zA-Z0-9_] with `_`.
+ */
+export function dockerLabelMeta(dockerLabel: string): string {
+    return `__meta_docker_container_label_${dockerLabel.replace(/[^a-zA-Z0-9_]/g, "_")}`;
+}
+
+/**
  * Alloy config: discover the machine's containers through the Docker socket and ship their logs
- * to Loki, labelled with the machine, and with the service and container from the
- * `ai-platform.*` labels the container builder sets (Docker label dots become underscores).
+ * to Loki, labelled with the machine, with the service from the container builder's service
+ * label, and with the container name.
  */
 export function renderAlloyConfig(input: AlloyConfigInput): string {
     const socket = quote(`unix://${alloyPaths.dockerSocket}`);
@@ -37,7 +47,7 @@ discovery.relabel "containers" {
   }
 
   rule {
-    source_labels = ["__meta_docker_container_label_ai_platform_service"]
+    source_labels = [${quote(dockerLabelMeta(input.serviceLabel))}]
     target_label  = "service"
   }
 }

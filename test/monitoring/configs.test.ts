@@ -2,11 +2,13 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parse, stringify } from "yaml";
 import { renderAlertmanagerConfig } from "../../components/monitoring/alertmanager";
-import { renderAlloyConfig } from "../../components/monitoring/alloy";
+import { platformLabel } from "../../components/container/spec";
+import { dockerLabelMeta, renderAlloyConfig } from "../../components/monitoring/alloy";
 import { renderBlackboxConfig } from "../../components/monitoring/blackbox";
 import { dashboardJson, dashboards } from "../../components/monitoring/dashboards";
 import { datasourceUids, grafanaPaths, renderDashboardProvider, renderDatasources } from "../../components/monitoring/grafana";
 import { renderLokiConfig } from "../../components/monitoring/loki";
+import { alloyProblems, parseAlloy } from "./alloy-components";
 import { runTool, writeTree } from "./render";
 
 interface Route {
@@ -63,45 +65,69 @@ describe("blackbox.yml", () => {
 describe("loki config", () => {
     const doc = parse(renderLokiConfig("14d")) as {
         auth_enabled: boolean;
-        common: { path_prefix: string; storage: { filesystem: { chunks_directory: string } } };
-        schema_config: { configs: { store: string; schema: string; object_store: string }[] };
+        common: { path_prefix: string; replication_factor: number; ring: { kvstore: { store: string } }; storage: Record<string, { chunks_directory: string }> };
+        schema_config: { configs: { store: string; schema: string; object_store: string; index: { period: string } }[] };
         limits_config: { retention_period: string };
-        compactor: { retention_enabled: boolean };
+        compactor: { retention_enabled: boolean; delete_request_store?: string; working_directory: string };
     };
 
-    test("is a single binary on the filesystem under /loki with a tsdb v13 schema", () => {
+    test("is a single binary on the filesystem under /loki with a tsdb v13 schema and an in-memory ring", () => {
         assert.equal(doc.auth_enabled, false);
         assert.equal(doc.common.path_prefix, "/loki");
         assert.match(doc.common.storage.filesystem.chunks_directory, /^\/loki\//);
-        assert.deepEqual(doc.schema_config.configs.map((c) => [c.store, c.schema, c.object_store]), [["tsdb", "v13", "filesystem"]]);
+        assert.deepEqual(doc.schema_config.configs.map((c) => [c.store, c.schema, c.object_store, c.index.period]), [["tsdb", "v13", "filesystem", "24h"]]);
+        assert.deepEqual([doc.common.replication_factor, doc.common.ring.kvstore.store], [1, "inmemory"]);
     });
 
-    test("keeps logs for the configured retention", () => {
+    test("keeps logs for the configured retention, with the compactor under /loki", () => {
         assert.equal(doc.limits_config.retention_period, "14d");
         assert.equal(doc.compactor.retention_enabled, true);
+        assert.match(doc.compactor.working_directory, /^\/loki\//);
+    });
+
+    // Loki 3 refuses to start with retention enabled and no delete_request_store
+    // ("compactor.delete-request-store should be configured when retention is enabled").
+    test("retention names the store for delete requests: the object store the schema and common storage use", () => {
+        const store = doc.compactor.delete_request_store;
+        assert.ok(store !== undefined, "compactor.delete_request_store is set");
+        assert.ok(doc.schema_config.configs.every((c) => c.object_store === store), `schema object_store is ${store}`);
+        assert.ok(store in doc.common.storage, `common.storage configures ${store}`);
     });
 });
 
 describe("Alloy config", () => {
-    const rendered = renderAlloyConfig({ machine: "kratos", lokiPushUrl: "http://192.168.10.31:3100/loki/api/v1/push" });
+    const serviceLabel = `${platformLabel}.service`;
+    const rendered = renderAlloyConfig({ machine: "kratos", serviceLabel, lokiPushUrl: "http://192.168.10.31:3100/loki/api/v1/push" });
+
+    test("uses only components, arguments and blocks Alloy v1.11 documents, with every required one, and references that resolve", () => {
+        const blocks = parseAlloy(rendered);
+        assert.deepEqual(alloyProblems(blocks), []);
+        assert.deepEqual(blocks.map((b) => b.component), ["logging", "discovery.docker", "discovery.relabel", "loki.source.docker", "loki.write"]);
+    });
+
+    test("the schema check fails on a misspelled argument and on a dangling reference", () => {
+        assert.match(alloyProblems(parseAlloy(rendered.replace("forward_to", "forward"))).join("\n"), /unknown argument forward[\s\S]*missing forward_to/);
+        assert.match(alloyProblems(parseAlloy(rendered.replace("loki.write.platform.receiver", "loki.write.default.receiver"))).join("\n"), /names no declared component/);
+        assert.match(alloyProblems(parseAlloy(rendered.replace("discovery.relabel.containers.rules", "discovery.relabel.containers.targets"))).join("\n"), /exports no targets/);
+    });
 
     test("discovers containers through the Docker socket and ships their logs to the Loki push URL", () => {
         assert.match(rendered, /discovery\.docker "containers" \{\s+host\s+= "unix:\/\/\/var\/run\/docker\.sock"/);
-        assert.match(rendered, /loki\.source\.docker "containers" \{[^}]*targets\s+= discovery\.docker\.containers\.targets/);
-        assert.match(rendered, /forward_to\s+= \[loki\.write\.platform\.receiver\]/);
+        assert.match(rendered, /loki\.source\.docker "containers" \{[^}]*host\s+= "unix:\/\/\/var\/run\/docker\.sock"/);
         assert.match(rendered, /loki\.write "platform" \{\s+endpoint \{\s+url = "http:\/\/192\.168\.10\.31:3100\/loki\/api\/v1\/push"/);
     });
 
-    test("labels every line with the machine, and with the service from the container's ai-platform.service label", () => {
+    test("labels every line with the machine, and with the service from the label the container builder sets", () => {
         assert.match(rendered, /labels\s+= \{ machine = "kratos" \}/);
+        // Prometheus's Docker discovery turns `ai-platform.service` into ..._label_ai_platform_service.
+        assert.equal(dockerLabelMeta(serviceLabel), "__meta_docker_container_label_ai_platform_service");
         assert.match(rendered, /source_labels = \["__meta_docker_container_label_ai_platform_service"\]\s+target_label\s+= "service"/);
-        assert.match(rendered, /relabel_rules = discovery\.relabel\.containers\.rules/);
     });
 
-    test("braces balance, and nothing is shipped when there is no Loki", () => {
-        assert.equal((rendered.match(/\{/g) ?? []).length, (rendered.match(/\}/g) ?? []).length);
-        const alone = renderAlloyConfig({ machine: "kratos" });
+    test("without a Loki, nothing is shipped and the config is still valid", () => {
+        const alone = renderAlloyConfig({ machine: "kratos", serviceLabel });
         assert.doesNotMatch(alone, /loki\.write|loki\.source/);
+        assert.deepEqual(alloyProblems(parseAlloy(alone)), []);
     });
 });
 
