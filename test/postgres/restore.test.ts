@@ -14,15 +14,28 @@ const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1 })).
 const initFiles = { [initScriptName]: renderInitScript({ lanCidr: "127.0.0.0/8" }) };
 const rows: Record<string, number> = { litellm: 1200, openwebui: 345, grafana: 67 };
 
-/** The dump step of the backup image's backup.sh, run with the rendered environment. */
+/**
+ * The dump and rotation steps of the backup image's backup.sh (prodrigestivill/docker-postgres-backup-local,
+ * file branch), run with the rendered environment: the dump in last/, hard links in daily/, weekly/ and
+ * monthly/, and a `<db>-latest<suffix>` symlink in each.
+ */
 const backupStep = `set -Eeo pipefail
 export PGUSER="$POSTGRES_USER" PGHOST="$POSTGRES_HOST" PGPORT="$POSTGRES_PORT"
 PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")"; export PGPASSWORD
-mkdir -p "$BACKUP_DIR/last"
+mkdir -p "$BACKUP_DIR/last/" "$BACKUP_DIR/daily/" "$BACKUP_DIR/weekly/" "$BACKUP_DIR/monthly/"
 for DB in $(echo "$POSTGRES_DB" | tr , " "); do
 	LAST_FILENAME="$DB-$(date +%Y%m%d-%H%M%S)$BACKUP_SUFFIX"
+	DAILY_FILENAME="$DB-$(date +%Y%m%d)$BACKUP_SUFFIX"
+	WEEKLY_FILENAME="$DB-$(date +%G%V)$BACKUP_SUFFIX"
+	MONTHLY_FILENAME="$DB-$(date +%Y%m)$BACKUP_SUFFIX"
 	pg_dump -d "$DB" -f "$BACKUP_DIR/last/$LAST_FILENAME" $POSTGRES_EXTRA_OPTS
+	ln -vf "$BACKUP_DIR/last/$LAST_FILENAME" "$BACKUP_DIR/daily/$DAILY_FILENAME"
+	ln -vf "$BACKUP_DIR/last/$LAST_FILENAME" "$BACKUP_DIR/weekly/$WEEKLY_FILENAME"
+	ln -vf "$BACKUP_DIR/last/$LAST_FILENAME" "$BACKUP_DIR/monthly/$MONTHLY_FILENAME"
 	ln -svf "$LAST_FILENAME" "$BACKUP_DIR/last/$DB-latest$BACKUP_SUFFIX"
+	ln -svf "$DAILY_FILENAME" "$BACKUP_DIR/daily/$DB-latest$BACKUP_SUFFIX"
+	ln -svf "$WEEKLY_FILENAME" "$BACKUP_DIR/weekly/$DB-latest$BACKUP_SUFFIX"
+	ln -svf "$MONTHLY_FILENAME" "$BACKUP_DIR/monthly/$DB-latest$BACKUP_SUFFIX"
 done`;
 
 describe("PostgreSQL backup and restore: a backup taken like the backup container's, restored by restore-db.sh", () => {
@@ -93,7 +106,9 @@ describe("PostgreSQL backup and restore: a backup taken like the backup containe
     it("restore-db.sh lists the backups and refuses to restore without confirmation", async () => {
         const listed = await restore(["--list", "litellm"]);
         assert.equal(listed.code, 0, listed.stderr);
-        assert.match(listed.stdout, /last\/litellm-latest\.dump/);
+        for (const dir of ["last", "daily", "weekly", "monthly"]) assert.match(listed.stdout, new RegExp(`${dir}/litellm-latest\\.dump`), dir);
+        assert.match(listed.stdout, /daily\/litellm-\d{8}\.dump/);
+        assert.doesNotMatch(listed.stdout, /openwebui/, "only the asked database's backups");
 
         const declined = await restore(["litellm"], "grafana\n");
         assert.notEqual(declined.code, 0);
@@ -120,6 +135,14 @@ describe("PostgreSQL backup and restore: a backup taken like the backup containe
         const again = await restore(["--yes", "openwebui", "last/openwebui-latest.dump"]);
         assert.equal(again.code, 0, again.stderr);
         assert.equal((await counts(fresh)).openwebui, rows.openwebui);
+    });
+
+    it("restore: a daily backup, named as the backup image names it, restores by its path under the export", async () => {
+        const daily = fs.readdirSync(path.join(box.root, "backups", "daily")).find((name) => /^grafana-\d{8}\.dump$/.test(name));
+        assert.ok(daily, "no daily/grafana-<yyyymmdd>.dump");
+        const result = await restore(["--yes", "grafana", `daily/${daily}`]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal((await counts(fresh)).grafana, rows.grafana);
     });
 
     it("restore-db.sh rejects an unknown database and a path outside the backups", async () => {
