@@ -4,8 +4,8 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { initScriptName, renderInitScript } from "../../components/postgres/init";
 import { appDatabases, exporterRole, replicationRole, superuser } from "../../components/postgres/roles";
-import { renderHba, serverCommand, serverSettings } from "../../components/postgres/server";
-import { Sandbox, Server, initLikeTheImage } from "./cluster";
+import { renderHba, serverCommand, serverHealthcheck, serverSettings } from "../../components/postgres/server";
+import { Sandbox, Server, initLikeTheImage, run } from "./cluster";
 
 const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1 })).slice(1);
 const lanCidr = "127.0.0.0/8";
@@ -57,6 +57,15 @@ describe("PostgreSQL primary initialised by the rendered init script (no replica
         const slots = await primary.sql("SELECT count(*) FROM pg_replication_slots", superuser, box.passwords[superuser]);
         assert.equal(slots.stdout.trim(), "0");
         assert.equal(fs.readFileSync(path.join(primary.pgdata, "pg_hba.conf"), "utf8").trim(), renderHba(lanCidr).trim());
+    });
+
+    it("the container's healthcheck passes against the initialised server and leaves nothing in its log", async () => {
+        const [kind, command, ...args] = serverHealthcheck("2m").test;
+        assert.equal(kind, "CMD");
+        const before = fs.readFileSync(primary.logFile, "utf8").length;
+        const result = await run(command, args.map((arg) => (arg.startsWith("--port=") ? `--port=${primary.port}` : arg)));
+        assert.equal(result.code, 0, result.stdout + result.stderr);
+        assert.equal(fs.readFileSync(primary.logFile, "utf8").slice(before), "");
     });
 
     it("no password reaches the server's log", () => {
