@@ -40,8 +40,8 @@ export class Edge extends pulumi.ComponentResource {
                 networks: [{ name: machine.frontendNetwork.name, aliases: ["uptime-kuma"] }],
                 // SQLite needs POSIX locks: a local volume, never NFS.
                 mounts: [{ containerPath: uptimeKumaData, localVolume: "uptime-kuma-data" }],
-                // The image's own check (node is the runtime; the script expects the 302 of the start page).
-                healthcheck: { test: ["CMD", "node", "/app/extra/healthcheck.js"], startPeriod: "180s" },
+                // The image's own HEALTHCHECK binary since 2.0 (extra/healthcheck.js is deprecated upstream); it expects the start page's 302.
+                healthcheck: { test: ["CMD", "/app/extra/healthcheck"], startPeriod: "180s" },
             },
             this,
         );

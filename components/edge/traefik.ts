@@ -15,6 +15,8 @@ export const traefikPaths = {
 /** The certificate resolver's name, and the middleware that puts admin UIs behind basic auth. */
 export const acmeResolver = "acme";
 export const adminAuthMiddleware = "admin-auth";
+/** The API serves the dashboard at /dashboard/ only: this sends the bare host name there. */
+export const dashboardRootMiddleware = "dashboard-root";
 
 /** The ACME DNS-01 settings of the edge, without credentials (those are secret files). */
 export interface AcmeSettings {
@@ -119,14 +121,17 @@ export function edgeRoutes(catalog: Catalog): EdgeRoute[] {
 export function renderRoutes(routes: readonly EdgeRoute[]): string {
     const routers: Record<string, unknown> = {};
     const services: Record<string, unknown> = {};
+    const middlewares: Record<string, unknown> = {};
     for (const route of routes) {
         const dashboard = route.servers.length === 0;
+        const chain = [...(route.auth ? [adminAuthMiddleware] : []), ...(dashboard ? [dashboardRootMiddleware] : [])];
         routers[route.name] = {
             rule: `Host(\`${route.host}\`)`,
             entryPoints: ["websecure"],
             service: dashboard ? "api@internal" : route.name,
-            ...(route.auth ? { middlewares: [adminAuthMiddleware] } : {}),
+            ...(chain.length === 0 ? {} : { middlewares: chain }),
         };
+        if (dashboard) middlewares[dashboardRootMiddleware] = { redirectRegex: { regex: "^(https?://[^/]+)/?$", replacement: "${1}/dashboard/" } };
         if (route.lanEntrypoint !== undefined) {
             routers[`${route.name}-lan`] = { rule: "PathPrefix(`/`)", entryPoints: [route.lanEntrypoint], service: route.name };
         }
@@ -139,7 +144,7 @@ export function renderRoutes(routes: readonly EdgeRoute[]): string {
             },
         };
     }
-    return stringify({ http: { routers, services } });
+    return stringify({ http: { routers, services, ...(Object.keys(middlewares).length === 0 ? {} : { middlewares }) } });
 }
 
 /** The basic-auth middleware: `user:<bcrypt hash>`. The result is secret; deliver it as a secret file. Pure. */

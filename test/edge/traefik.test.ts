@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parse } from "yaml";
 import { buildCatalog, Catalog } from "../../components/catalog/catalog";
-import { adminAuthMiddleware, edgeRoutes, renderAuth, renderRoutes, traefikStaticArgs } from "../../components/edge/traefik";
+import { adminAuthMiddleware, dashboardRootMiddleware, edgeRoutes, renderAuth, renderRoutes, traefikStaticArgs } from "../../components/edge/traefik";
 import { validatePlatform } from "../../config/platform";
 import { place } from "../../machines/placement";
 import { readStackConfig } from "../harness/program";
@@ -17,6 +17,7 @@ type Dynamic = {
     http: {
         routers: Record<string, { rule: string; entryPoints: string[]; service: string; middlewares?: string[] }>;
         services: Record<string, { loadBalancer: { servers: { url: string }[]; healthCheck?: { path: string } } }>;
+        middlewares?: Record<string, { redirectRegex: { regex: string; replacement: string } }>;
     };
 };
 
@@ -99,7 +100,7 @@ describe("Traefik routes from the catalog", () => {
     test("puts the admin UIs, and only them, behind basic auth", () => {
         for (const [name, router] of Object.entries(dynamic.http.routers)) {
             const admin = ["traefik", "prometheus", "alertmanager"].includes(name);
-            assert.deepEqual(router.middlewares ?? [], admin ? [adminAuthMiddleware] : [], name);
+            assert.equal((router.middlewares ?? []).includes(adminAuthMiddleware), admin, name);
         }
     });
 
@@ -121,6 +122,15 @@ describe("Traefik routes from the catalog", () => {
     test("serves the Traefik dashboard from the API, with no backend of its own", () => {
         assert.equal(dynamic.http.routers.traefik.service, "api@internal");
         assert.equal(dynamic.http.services.traefik, undefined);
+    });
+
+    test("sends the dashboard's bare host name to /dashboard/, after basic auth (the API answers 404 on /)", () => {
+        assert.deepEqual(dynamic.http.routers.traefik.middlewares, [adminAuthMiddleware, dashboardRootMiddleware]);
+        const { regex, replacement } = dynamic.http.middlewares?.[dashboardRootMiddleware].redirectRegex ?? { regex: "", replacement: "" };
+        const redirect = (url: string) => url.replace(new RegExp(regex), replacement.replace("${1}", "$1"));
+        assert.equal(redirect("https://traefik.lab.internal/"), "https://traefik.lab.internal/dashboard/");
+        assert.equal(redirect("https://traefik.lab.internal"), "https://traefik.lab.internal/dashboard/");
+        assert.equal(redirect("https://traefik.lab.internal/api/overview"), "https://traefik.lab.internal/api/overview");
     });
 
     test("holds no credential", () => {
