@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { renderReplicaEntrypoint } from "../../components/postgres/bootstrap";
 import { initScriptName, renderInitScript } from "../../components/postgres/init";
-import { replicationRole, replicationSlot, superuser } from "../../components/postgres/roles";
+import { exporterRole, replicationRole, replicationSlot, superuser } from "../../components/postgres/roles";
 import { serverCommand, serverSettings } from "../../components/postgres/server";
 import { projectRoot } from "../harness/program";
 import { fakeDocker } from "./docker-double";
@@ -71,6 +71,30 @@ describe("PostgreSQL streaming replication, from the rendered init script and re
         assert.match(autoConf, /primary_slot_name = 'replica'/);
         assert.ok(!autoConf.includes(box.passwords[replicationRole]), "the replication password is not in postgresql.auto.conf");
         assert.ok(fs.existsSync(path.join(replica.pgdata, "standby.signal")));
+    });
+
+    /**
+     * The queries behind the metrics the alert rules use, as postgres-exporter v0.18.1 runs them (legacy
+     * pg_stat_replication map; replication_slot and replication collectors), read as the exporter role:
+     * without pg_monitor, replay_lsn is NULL and pg_stat_replication_pg_wal_lsn_diff would never appear.
+     */
+    it("monitoring: the exporter role reads the replication lag in bytes, the slot's activity, and which server is a replica", async () => {
+        const asExporter = async (server: Server, sql: string) => {
+            const result = await server.sql(sql, exporterRole, box.passwords[exporterRole]);
+            assert.equal(result.code, 0, result.stderr);
+            return result.stdout.trim();
+        };
+        const lagBytes = `SELECT application_name, state, (case pg_is_in_recovery() when 't' then pg_wal_lsn_diff(pg_last_wal_receive_lsn(), replay_lsn)::float else pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::float end) AS pg_wal_lsn_diff FROM pg_stat_replication`;
+        const [, state, diff] = (await asExporter(primary, lagBytes)).split("|");
+        assert.equal(state, "streaming");
+        assert.match(diff, /^\d+$/, "pg_stat_replication_pg_wal_lsn_diff has a value");
+
+        const slots = "SELECT slot_name, slot_type, active, safe_wal_size IS NOT NULL, wal_status FROM pg_replication_slots";
+        assert.equal(await asExporter(primary, slots), `${replicationSlot}|physical|t|t|reserved`);
+
+        const isReplica = "SELECT CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END AS is_replica";
+        assert.equal(await asExporter(primary, isReplica), "0");
+        assert.equal(await asExporter(replica, isReplica), "1");
     });
 
     it("replication: the replica is a hot standby that refuses writes", async () => {
