@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, types } from "../harness/program";
+import { defaultImages, ImageKey } from "../../config/images";
 import { homelab, withDisabled } from "./render";
 
 type Upload = { file: string; content: string };
@@ -133,6 +134,54 @@ describe("monitoring on the homelab stack under mocks", () => {
             const health = container(run, name).inputs.healthcheck as { tests: string[] };
             assert.match(health.tests.join(" "), pattern, name);
         }
+    });
+
+    test("each healthcheck runs a program its pinned image ships (busybox/Alpine wget, curl, or bash)", () => {
+        // Upstream Dockerfiles: the prom/* and node-exporter images are FROM quay.io/prometheus/busybox;
+        // grafana/grafana is Alpine; grafana/loki up to 3.5 is distroless static:debug with busybox on the
+        // PATH (3.6 removed busybox, so a Loki bump must change this check); cAdvisor is Alpine;
+        // willfarrell/autoheal is Alpine with curl; grafana/alloy is Ubuntu with bash and no HTTP client;
+        // dcgm-exporter is Ubuntu; the AMD exporter is UBI minimal (bash).
+        const programs: Record<string, string[]> = {
+            "prom/prometheus": ["wget"],
+            "prom/alertmanager": ["wget"],
+            "prom/blackbox-exporter": ["wget"],
+            "quay.io/prometheus/node-exporter": ["wget"],
+            "grafana/grafana": ["wget"],
+            "grafana/loki": ["wget"],
+            "ghcr.io/google/cadvisor": ["wget"],
+            "willfarrell/autoheal": ["curl"],
+            "grafana/alloy": ["bash"],
+            "nvcr.io/nvidia/k8s/dcgm-exporter": ["bash"],
+            "rocm/device-metrics-exporter": ["bash"],
+        };
+        const imageOf: Record<string, ImageKey> = {
+            prometheus: "prometheus",
+            alertmanager: "alertmanager",
+            "blackbox-exporter": "blackboxExporter",
+            loki: "loki",
+            grafana: "grafana",
+            "node-exporter": "nodeExporter",
+            cadvisor: "cadvisor",
+            autoheal: "autoheal",
+            alloy: "alloy",
+            "dcgm-exporter": "dcgmExporter",
+            "amd-exporter": "amdExporter",
+        };
+        const checked = new Set<string>();
+        for (const resource of ofType(run, types.container)) {
+            const service = ((resource.inputs.labels as Label[]) ?? []).find((l) => l.label === "ai-platform.service")?.value ?? "";
+            if (!(service in imageOf)) continue;
+            const reference = defaultImages[imageOf[service]];
+            const repository = reference.slice(0, reference.lastIndexOf(":"));
+            const test = (resource.inputs.healthcheck as { tests: string[] }).tests;
+            assert.equal(test[0], "CMD", resource.name);
+            assert.ok(programs[repository].includes(test[1]), `${resource.name}: ${test[1]} is not in ${reference}`);
+            checked.add(service);
+        }
+        assert.deepEqual([...checked].sort(), Object.keys(imageOf).sort());
+        const [major, minor] = defaultImages.loki.slice(defaultImages.loki.lastIndexOf(":") + 1).split(".").map(Number);
+        assert.ok(major < 3 || (major === 3 && minor < 6), `${defaultImages.loki} still ships busybox wget`);
     });
 
     test("Alloy runs on every enabled machine and ships to Loki on moros, labelled with its machine", () => {
