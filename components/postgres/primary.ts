@@ -55,7 +55,7 @@ export class PostgresPrimary extends pulumi.ComponentResource {
         const server: ContainerSpec = {
             name: "postgres",
             image: config.images.postgres,
-            command: serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb })),
+            command: serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb, clusterName: machine.machineName })),
             env: {
                 POSTGRES_USER: superuser,
                 POSTGRES_DB: "postgres",

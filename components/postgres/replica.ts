@@ -47,7 +47,7 @@ export class PostgresReplica extends pulumi.ComponentResource {
             name: "postgres-replica",
             image: config.images.postgres,
             entrypoint: [replicaEntrypointPath],
-            command: ["docker-entrypoint.sh", ...serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb }))],
+            command: ["docker-entrypoint.sh", ...serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb, clusterName: machine.machineName }))],
             env: {
                 PGDATA: layout.pgdata,
                 PGPASSFILE: "/var/lib/postgresql/replication.pgpass",

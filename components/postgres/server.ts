@@ -4,6 +4,8 @@ import { replicationRole, superuser } from "./roles";
 export interface ServerSettingsArgs {
     /** WAL a lagging or absent replica's slot may hold back before the primary drops it (GB). */
     readonly maxSlotWalKeepSizeGb: number;
+    /** The server's machine: a standby reports it as its application_name in the primary's pg_stat_replication. */
+    readonly clusterName: string;
 }
 
 /**
@@ -13,6 +15,8 @@ export interface ServerSettingsArgs {
 export function serverSettings(args: ServerSettingsArgs): [string, string][] {
     return [
         ["listen_addresses", "*"],
+        // -R writes no application_name into primary_conninfo; the walreceiver then falls back to cluster_name.
+        ["cluster_name", args.clusterName],
         ["password_encryption", "scram-sha-256"],
         ["wal_level", "replica"],
         ["max_wal_senders", "10"],

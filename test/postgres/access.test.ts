@@ -7,7 +7,7 @@ import { appDatabases, exporterRole, replicationRole, superuser } from "../../co
 import { renderHba, serverCommand, serverHealthcheck, serverSettings } from "../../components/postgres/server";
 import { Sandbox, Server, initLikeTheImage, run } from "./cluster";
 
-const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1 })).slice(1);
+const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1, clusterName: "erebus" })).slice(1);
 const lanCidr = "127.0.0.0/8";
 
 describe("PostgreSQL primary initialised by the rendered init script (no replica placed)", () => {

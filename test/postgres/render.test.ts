@@ -36,11 +36,12 @@ describe("PostgreSQL version and data layout", () => {
 
 describe("PostgreSQL server settings and pg_hba.conf", () => {
     it("runs the servers with WAL fit for a streaming replica, as postgres -c arguments", () => {
-        const settings = Object.fromEntries(serverSettings({ maxSlotWalKeepSizeGb: 12 }));
+        const settings = Object.fromEntries(serverSettings({ maxSlotWalKeepSizeGb: 12, clusterName: "thanatos" }));
         assert.equal(settings.wal_level, "replica");
         assert.equal(settings.hot_standby, "on");
         assert.equal(settings.listen_addresses, "*");
         assert.equal(settings.max_slot_wal_keep_size, "12GB");
+        assert.equal(settings.cluster_name, "thanatos");
         assert.ok(Number(settings.max_wal_senders) >= 2 && Number(settings.max_replication_slots) >= 1);
         assert.deepEqual(serverCommand([["wal_level", "replica"]]), ["postgres", "-c", "wal_level=replica"]);
     });

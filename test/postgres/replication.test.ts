@@ -10,7 +10,8 @@ import { projectRoot } from "../harness/program";
 import { fakeDocker } from "./docker-double";
 import { Sandbox, Server, initLikeTheImage, run, waitFor } from "./cluster";
 
-const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1 })).slice(1);
+const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1, clusterName: "erebus" })).slice(1);
+const replicaSettingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1, clusterName: "thanatos" })).slice(1);
 
 describe("PostgreSQL streaming replication, from the rendered init script and replica entrypoint", () => {
     let box: Sandbox;
@@ -45,7 +46,7 @@ describe("PostgreSQL streaming replication, from the rendered init script and re
             BOOTSTRAP_RETRY_SECONDS: "1",
         };
         // The container runs `entrypoint docker-entrypoint.sh postgres ...`; with a data directory present that execs postgres.
-        startReplica = () => replica.start(entrypoint, ["postgres", ...settingsArgs, ...replica.overrides()], env);
+        startReplica = () => replica.start(entrypoint, ["postgres", ...replicaSettingsArgs, ...replica.overrides()], env);
         await startReplica();
     });
 
@@ -60,9 +61,10 @@ describe("PostgreSQL streaming replication, from the rendered init script and re
         await value(primary, "INSERT INTO events (note) SELECT 'streamed' FROM generate_series(1, 50)");
         await waitFor("the new rows on the replica", async () => (await replicaCount()) === "150");
 
-        const [usename, state] = (await value(primary, "SELECT usename, state FROM pg_stat_replication")).split("|");
+        const [usename, state, applicationName] = (await value(primary, "SELECT usename, state, application_name FROM pg_stat_replication")).split("|");
         assert.equal(usename, replicationRole);
         assert.equal(state, "streaming");
+        assert.equal(applicationName, "thanatos", "the replica names its machine (the lag alert's application_name label)");
         assert.equal(await value(primary, `SELECT active FROM pg_replication_slots WHERE slot_name = '${replicationSlot}'`), "t");
 
         // What -R wrote: the primary and the slot, and no password (libpq reads it from the passfile).

@@ -10,7 +10,7 @@ import { projectRoot } from "../harness/program";
 import { Sandbox, Server, initLikeTheImage, run, runOk } from "./cluster";
 import { fakeDocker } from "./docker-double";
 
-const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1 })).slice(1);
+const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1, clusterName: "erebus" })).slice(1);
 const initFiles = { [initScriptName]: renderInitScript({ lanCidr: "127.0.0.0/8" }) };
 const rows: Record<string, number> = { litellm: 1200, openwebui: 345, grafana: 67 };
 

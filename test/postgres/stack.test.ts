@@ -118,6 +118,7 @@ describe("the data tier of the homelab stack under mocks", () => {
         assert.ok(wrapper?.executable, "the wrapper is uploaded executable");
         assert.match(wrapper.content, /pg_basebackup .*--write-recovery-conf --wal-method=stream --slot="\$REPLICATION_SLOT"/s);
         assert.deepEqual((replica.inputs.command as string[]).slice(0, 2), ["docker-entrypoint.sh", "postgres"]);
+        assert.ok((replica.inputs.command as string[]).includes("cluster_name=thanatos"), "the replica names its machine in pg_stat_replication");
         const env = envOf(replica);
         assert.deepEqual([env.PRIMARY_HOST, env.PRIMARY_PORT, env.REPLICATION_SLOT, env.REPLICATION_USER], ["192.168.10.11", "5432", "replica", "replicator"]);
         assert.match(upload(replica, env.REPLICATION_PASSWORD_FILE)?.content ?? "", /platform-postgres-replication-/);
