@@ -10,7 +10,7 @@ import { alertmanagerPaths, renderAlertmanagerConfig } from "./alertmanager";
 import { blackboxPaths, renderBlackboxConfig } from "./blackbox";
 import { dashboardJson, dashboards } from "./dashboards";
 import { grafanaPaths, renderDashboardProvider, renderDatasources } from "./grafana";
-import { lokiPaths, renderLokiConfig } from "./loki";
+import { lokiHealthcheck, lokiPaths, renderLokiConfig } from "./loki";
 import { prometheusPaths, renderPrometheusConfig } from "./prometheus";
 import { renderAlertRules } from "./rules";
 
@@ -24,8 +24,8 @@ export interface MonitoringArgs {
 /** The services of the stack, all on the monitoring machine. */
 type StackService = "prometheus" | "alertmanager" | "blackbox-exporter" | "loki" | "grafana";
 
-/** wget against a service's health path at `host:port`; every image of the stack has busybox or Alpine wget. */
-function wgetCheck(service: StackService, hostPort: string): Healthcheck {
+/** wget against a service's health path at `host:port`: the Prometheus images have busybox, Grafana's is Alpine. */
+function wgetCheck(service: Exclude<StackService, "loki">, hostPort: string): Healthcheck {
     return { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://${hostPort}${serviceKinds[service].healthPath}`] };
 }
 
@@ -104,8 +104,7 @@ export class Monitoring extends pulumi.ComponentResource {
             files: [{ path: lokiPaths.config, content: renderLokiConfig(retention) }],
             mounts: [{ containerPath: lokiPaths.data, localVolume: "loki-data" }],
             command: [`-config.file=${lokiPaths.config}`],
-            // Loki's image is distroless with busybox (wget on the PATH).
-            healthcheck: { ...wgetCheck("loki", `localhost:${this.port("loki").internal}`), startPeriod: "60s" },
+            healthcheck: lokiHealthcheck(context.config.images.loki, this.port("loki").internal),
         });
 
         this.run(this.grafana());

@@ -7,7 +7,8 @@ import { dockerLabelMeta, renderAlloyConfig } from "../../components/monitoring/
 import { renderBlackboxConfig } from "../../components/monitoring/blackbox";
 import { dashboardJson, dashboards } from "../../components/monitoring/dashboards";
 import { datasourceUids, grafanaPaths, renderDashboardProvider, renderDatasources } from "../../components/monitoring/grafana";
-import { renderLokiConfig } from "../../components/monitoring/loki";
+import { lokiHealthcheck, renderLokiConfig } from "../../components/monitoring/loki";
+import { defaultImages } from "../../config/images";
 import { alloyProblems, parseAlloy } from "./alloy-components";
 import { runTool, writeTree } from "./render";
 
@@ -92,6 +93,25 @@ describe("loki config", () => {
         assert.ok(store !== undefined, "compactor.delete_request_store is set");
         assert.ok(doc.schema_config.configs.every((c) => c.object_store === store), `schema object_store is ${store}`);
         assert.ok(store in doc.common.storage, `common.storage configures ${store}`);
+    });
+});
+
+describe("Loki healthcheck", () => {
+    const probe = (image: string) => {
+        const check = lokiHealthcheck(image, 3100);
+        return "test" in check ? check.test.join(" ") : `none: ${check.none}`;
+    };
+
+    test("the pinned image probes /ready with busybox wget (Loki up to 3.5 is distroless with busybox)", () => {
+        assert.equal(probe(defaultImages.loki), "CMD wget -q -O /dev/null http://localhost:3100/ready");
+    });
+
+    test("3.6 dropped busybox and has no check to run; 3.7 and later run loki -health; an unreadable version gets none", () => {
+        assert.match(probe("grafana/loki:3.6.3"), /^none: Loki 3\.6 ships no shell/);
+        assert.equal(probe("grafana/loki:3.7.2"), "CMD /usr/bin/loki -health");
+        assert.equal(probe("registry.example.com:5000/grafana/loki:4.0.0"), "CMD /usr/bin/loki -health");
+        assert.match(probe(`grafana/loki@sha256:${"a".repeat(64)}`), /^none: cannot tell/);
+        assert.equal(probe("grafana/loki:3.4.1"), "CMD wget -q -O /dev/null http://localhost:3100/ready");
     });
 });
 
