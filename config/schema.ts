@@ -122,6 +122,8 @@ export const platformSchema = z.strictObject({
             timeoutSeconds: positiveNumber.default(600),
             allowedFails: z.number().int().min(0).default(1),
             cooldownSeconds: positiveNumber.default(60),
+            /** Probe every deployment this often and route around those that fail (off by default: each probe loads the model). */
+            healthCheckSeconds: z.number().int().min(10, "must be at least 10 seconds").optional(),
         })
         .prefault({}),
     postgres: z

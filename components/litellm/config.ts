@@ -88,7 +88,7 @@ export function renderLiteLlmConfig(input: LiteLlmConfigInput): string {
             routing_strategy: settings.routingStrategy,
             num_retries: settings.numRetries,
             timeout: settings.timeoutSeconds,
-            // Without these a dead node stays in rotation and is retried on every request.
+            // Failures (5xx, timeouts, 404) before a node is cooled down; connection errors are not counted (see general_settings).
             allowed_fails: settings.allowedFails,
             cooldown_time: settings.cooldownSeconds,
             ...(fallback === undefined || groups.length === 0 ? {} : { fallbacks: groups.map((group) => ({ [group]: [fallback.model] })) }),
@@ -103,6 +103,16 @@ export function renderLiteLlmConfig(input: LiteLlmConfigInput): string {
         general_settings: {
             master_key: `os.environ/${liteLlmEnv.masterKey}`,
             database_url: `os.environ/${liteLlmEnv.databaseUrl}`,
+            // A node that refuses connections raises APIConnectionError, which LiteLLM never cools down
+            // (BerriAI/litellm#27362): only a background probe takes such a node out of rotation.
+            ...(settings.healthCheckSeconds === undefined
+                ? {}
+                : {
+                      background_health_checks: true,
+                      health_check_interval: settings.healthCheckSeconds,
+                      enable_health_check_routing: true,
+                      health_check_ignore_transient_errors: true,
+                  }),
         },
     });
 }

@@ -88,6 +88,19 @@ describe("the LiteLLM config of the homelab stack", () => {
         assert.deepEqual(config.litellm_settings.callbacks, ["prometheus"]);
     });
 
+    test("a node that refuses connections is only routed around with health-check routing, which is opt-in", () => {
+        assert.equal(config.general_settings.enable_health_check_routing, undefined, "each probe loads the model: off by default");
+        const probed = rendered(validated({ ...homelabRaw, litellm: { healthCheckSeconds: 120 } }));
+        assert.deepEqual(probed.general_settings, {
+            master_key: "os.environ/LITELLM_MASTER_KEY",
+            database_url: "os.environ/DATABASE_URL",
+            background_health_checks: true,
+            health_check_interval: 120,
+            enable_health_check_routing: true,
+            health_check_ignore_transient_errors: true,
+        });
+    });
+
     test("the litellm settings come from config", () => {
         const tuned = rendered(validated({ ...homelabRaw, litellm: { routingStrategy: "simple-shuffle", numRetries: 5, timeoutSeconds: 30, allowedFails: 3, cooldownSeconds: 10 } }));
         assert.deepEqual(tuned.router_settings, { routing_strategy: "simple-shuffle", num_retries: 5, timeout: 30, allowed_fails: 3, cooldown_time: 10 });
