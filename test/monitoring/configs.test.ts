@@ -165,6 +165,25 @@ describe("Grafana provisioning", () => {
         );
     });
 
+    // Field lists from Grafana's docs/sources/administration/provisioning/index.md (data sources and dashboards).
+    test("uses only the documented provisioning fields, with the required ones and a single default data source", () => {
+        const datasourceFields = ["name", "type", "access", "orgId", "uid", "url", "user", "database", "basicAuth", "basicAuthUser", "withCredentials", "isDefault", "jsonData", "secureJsonData", "version", "editable"];
+        const datasources = parse(renderDatasources({ prometheus: "http://p:9090", loki: "http://l:3100" })) as { apiVersion: number; datasources: Record<string, unknown>[] };
+        assert.equal(datasources.apiVersion, 1);
+        for (const datasource of datasources.datasources) {
+            assert.deepEqual(Object.keys(datasource).filter((key) => !datasourceFields.includes(key)), [], String(datasource.name));
+            for (const required of ["name", "type", "access"]) assert.ok(required in datasource, `${String(datasource.name)} has ${required}`);
+        }
+        assert.equal(datasources.datasources.filter((d) => d.isDefault === true).length, 1);
+        const providerFields = ["name", "orgId", "folder", "folderUid", "type", "disableDeletion", "updateIntervalSeconds", "allowUiUpdates", "options"];
+        const provider = parse(renderDashboardProvider()) as { apiVersion: number; providers: { options: Record<string, unknown> }[] };
+        assert.equal(provider.apiVersion, 1);
+        for (const entry of provider.providers) {
+            assert.deepEqual(Object.keys(entry).filter((key) => !providerFields.includes(key)), []);
+            assert.deepEqual(Object.keys(entry.options).filter((key) => !["path", "foldersFromFilesStructure"].includes(key)), []);
+        }
+    });
+
     test("the dashboard provider reads the directory the dashboards are written to", () => {
         const doc = parse(renderDashboardProvider()) as { providers: { type: string; options: { path: string } }[] };
         assert.deepEqual(doc.providers.map((p) => [p.type, p.options.path]), [["file", grafanaPaths.dashboards]]);
