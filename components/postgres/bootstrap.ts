@@ -4,7 +4,10 @@ export const replicaEntrypointPath = "/usr/local/bin/ai-platform-replica-entrypo
 /**
  * The streaming replica's entrypoint. On an empty data directory it clones the primary with
  * `pg_basebackup -R -X stream -S <slot>` (standby.signal, primary_conninfo and the slot name
- * land in the data directory), retrying while the primary is not up yet; then it execs its
+ * land in the data directory), retrying while the primary is not up yet. A clone cut short (the
+ * container stopped or killed mid-copy: pg_basebackup only cleans up after its own errors) is
+ * removed and started again: the copy begins with backup_label, which stays until the standby
+ * first starts, and -R writes standby.signal only at the end. Then it execs its
  * arguments (the image's `docker-entrypoint.sh postgres ...`, which finds a data directory and
  * starts the standby). Everything comes from the environment, so the same script runs in tests.
  * The replication password goes into a 0600 passfile (PGPASSFILE) that libpq reads, never argv.
@@ -36,7 +39,11 @@ rm -f "$PGPASSFILE"
 (umask 077 && printf '*:*:*:%s:%s\\n' "$REPLICATION_USER" "$password" > "$PGPASSFILE")
 unset password
 
-if [ ! -s "$PGDATA/PG_VERSION" ]; then
+if [ ! -f "$PGDATA/standby.signal" ] && { [ -f "$PGDATA/backup_label" ] || [ ! -s "$PGDATA/PG_VERSION" ]; }; then
+	if [ -d "$PGDATA" ] && [ -n "$(ls -A "$PGDATA")" ]; then
+		printf 'replica: removing the unfinished base backup in %s\\n' "$PGDATA"
+		find "$PGDATA" -mindepth 1 -delete
+	fi
 	attempt=1
 	until pg_basebackup --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --username="$REPLICATION_USER" --no-password \\
 		--pgdata="$PGDATA" --write-recovery-conf --wal-method=stream --slot="$REPLICATION_SLOT" --checkpoint=fast; do

@@ -128,20 +128,22 @@ printf '%s\\n' "$@" > "$CALLS"
 count=$(cat "$ATTEMPTS" 2>/dev/null || echo 0); echo $((count + 1)) > "$ATTEMPTS"
 if [ "$count" -lt 2 ]; then echo "could not connect" >&2; exit 1; fi
 pgdata=""; for arg; do case "$arg" in --pgdata=*) pgdata="\${arg#--pgdata=}" ;; esac; done
-mkdir -p "$pgdata" && echo 17 > "$pgdata/PG_VERSION"
+if [ -n "$(ls -A "$pgdata" 2>/dev/null)" ]; then echo "directory \"$pgdata\" exists but is not empty" >&2; exit 1; fi
+mkdir -p "$pgdata" && echo 17 > "$pgdata/PG_VERSION" && touch "$pgdata/backup_label" "$pgdata/standby.signal"
 `;
 
     /** Runs as the postgres user, as after the root branch's gosu (the test machine has no gosu). */
-    async function runWrapper(box: Sandbox, password: string, pgdataExists: boolean) {
+    /** `seed`: files already in the data directory (none: no directory), by path relative to it. */
+    async function runWrapper(box: Sandbox, password: string, seed: Readonly<Record<string, string>> = {}) {
         const dir = box.root;
         fs.mkdirSync(path.join(dir, "bin"));
         fs.writeFileSync(path.join(dir, "bin", "pg_basebackup"), fakeBaseBackup, { mode: 0o755 });
         fs.writeFileSync(path.join(dir, "entrypoint.sh"), renderReplicaEntrypoint(), { mode: 0o755 });
         fs.writeFileSync(path.join(dir, "password"), password);
         const pgdata = path.join(dir, "data");
-        if (pgdataExists) {
-            fs.mkdirSync(pgdata);
-            fs.writeFileSync(path.join(pgdata, "PG_VERSION"), "17\n");
+        for (const [file, content] of Object.entries(seed)) {
+            fs.mkdirSync(path.dirname(path.join(pgdata, file)), { recursive: true });
+            fs.writeFileSync(path.join(pgdata, file), content);
         }
         box.chownAll();
         return run("bash", [path.join(dir, "entrypoint.sh"), "sh", "-c", 'echo "handed over: $0 $1"', "postgres", "-c"], {
@@ -166,7 +168,7 @@ mkdir -p "$pgdata" && echo 17 > "$pgdata/PG_VERSION"
         const box = Sandbox.create();
         const dir = box.root;
         try {
-            const result = await runWrapper(box, "s3cret", false);
+            const result = await runWrapper(box, "s3cret");
             assert.equal(result.code, 0, result.stderr);
             assert.equal(fs.readFileSync(path.join(dir, "attempts"), "utf8").trim(), "3");
             assert.deepEqual(fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n"), [
@@ -191,11 +193,45 @@ mkdir -p "$pgdata" && echo 17 > "$pgdata/PG_VERSION"
         const box = Sandbox.create();
         const dir = box.root;
         try {
-            const result = await runWrapper(box, "pa:ss\\word", true);
+            const result = await runWrapper(box, "pa:ss\\word", { PG_VERSION: "17\n" });
             assert.equal(result.code, 0, result.stderr);
             assert.equal(fs.existsSync(path.join(dir, "attempts")), false, "no base backup over existing data");
             assert.equal(fs.readFileSync(path.join(dir, "pgpass"), "utf8"), "*:*:*:replicator:pa\\:ss\\\\word\n");
             assert.equal(fs.statSync(path.join(dir, "pgpass")).mode & 0o777, 0o600);
+        } finally {
+            await box.cleanup();
+        }
+    });
+
+    const interrupted: [string, Record<string, string>][] = [
+        ["after the first files (backup_label, PG_VERSION, no standby.signal)", { backup_label: "START WAL LOCATION", PG_VERSION: "17\n", "base/1/1259": "x" }],
+        ["before PG_VERSION arrived (only the WAL streamer's directory)", { "pg_wal/000000010000000000000001": "x" }],
+    ];
+    for (const [when, seed] of interrupted) {
+        it(`removes a base backup cut short ${when} and clones again`, async () => {
+            const box = Sandbox.create();
+            const dir = box.root;
+            try {
+                fs.writeFileSync(path.join(dir, "attempts"), "2");
+                const result = await runWrapper(box, "s3cret", seed);
+                assert.equal(result.code, 0, result.stderr);
+                assert.match(result.stdout, /removing the unfinished base backup/);
+                assert.equal(fs.readFileSync(path.join(dir, "attempts"), "utf8").trim(), "3", "one new base backup");
+                assert.deepEqual(fs.readdirSync(path.join(dir, "data")).sort(), ["PG_VERSION", "backup_label", "standby.signal"]);
+            } finally {
+                await box.cleanup();
+            }
+        });
+    }
+
+    it("keeps a finished clone that has not started yet (backup_label and standby.signal)", async () => {
+        const box = Sandbox.create();
+        const dir = box.root;
+        try {
+            const result = await runWrapper(box, "s3cret", { backup_label: "START WAL LOCATION", PG_VERSION: "17\n", "standby.signal": "" });
+            assert.equal(result.code, 0, result.stderr);
+            assert.equal(fs.existsSync(path.join(dir, "attempts")), false, "no base backup over a finished clone");
+            assert.ok(fs.existsSync(path.join(dir, "data", "backup_label")));
         } finally {
             await box.cleanup();
         }
