@@ -67,13 +67,15 @@ export class LiteLlm extends pulumi.ComponentResource {
                     ...(args.fallbackApiKey === undefined || args.config.fallback === undefined ? {} : { [liteLlmEnv.fallbackApiKey]: args.fallbackApiKey }),
                 },
                 networks: [{ name: args.machine.frontendNetwork.name, aliases: ["litellm"] }],
-                // Readiness includes the database; the image has python3 but no curl.
+                // Liveness, not readiness: readiness fails while PostgreSQL is down, and autoheal would then
+                // restart LiteLLM in a loop for nothing (master-key requests do not need the database).
+                // The image has python3 but no curl.
                 healthcheck: {
                     test: [
                         "CMD",
                         "python3",
                         "-c",
-                        `import urllib.request; urllib.request.urlopen('http://localhost:${liteLlmPort.internal}/health/readiness', timeout=8)`,
+                        `import urllib.request; urllib.request.urlopen('http://localhost:${liteLlmPort.internal}/health/liveliness', timeout=8)`,
                     ],
                     startPeriod: "120s",
                 },

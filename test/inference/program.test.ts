@@ -123,7 +123,7 @@ describe("the inference tier of the homelab stack", () => {
         assert.equal(container(run, "orpheus-open-webui").parent, "orpheus-webui");
         assert.deepEqual(litellm.inputs.ports, [{ internal: 4000, external: 4000, ip: "192.168.10.21", protocol: "tcp" }]);
         assert.deepEqual(litellm.inputs.command, ["--config", "/app/config.yaml", "--port", "4000"]);
-        assert.match((litellm.inputs.healthcheck as { tests: string[] }).tests.join(" "), /python3 .*\/health\/readiness/);
+        assert.match((litellm.inputs.healthcheck as { tests: string[] }).tests.join(" "), /python3 .*\/health\/liveliness/);
         assert.deepEqual(routesOf(run), {
             "llama3.1:8b": ["http://orpheus-ollama:11434", "http://192.168.10.22:11434", "http://192.168.10.23:11434"],
             "qwen2.5-coder:14b": ["http://192.168.10.22:11434", "http://192.168.10.23:11434"],
