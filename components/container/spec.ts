@@ -125,7 +125,8 @@ export function containerArgs(host: ContainerHost, spec: ContainerSpec, imageId:
             : (spec.ports ?? []).map((port) => ({ internal: port.internal, external: port.external, ip: host.address, protocol: port.protocol ?? "tcp" })),
         envs: [...env, ...secretEnv],
         uploads: [
-            ...(spec.files ?? []).map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
+            // `executable` alone uploads root-owned 0744: a script an image runs as its own user could not be executed.
+            ...(spec.files ?? []).map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false, ...(file.executable ? { permissions: "0755" } : {}) })),
             ...(spec.secretFiles ?? []).map((file) => ({ file: file.path, content: pulumi.secret(file.content) })),
         ],
         volumes: (spec.mounts ?? []).map((mount) => ({

@@ -38,6 +38,12 @@ describe("the container builder", () => {
         assert.equal(await pulumi.isSecret(uploads[0].content), true);
     });
 
+    test("uploads a script executable by any user the image runs as", async () => {
+        const args = containerArgs(host, { ...base, files: [{ path: "/usr/local/bin/start.sh", content: "#!/bin/sh", executable: true }, { path: "/etc/demo.yml", content: "a: 1" }] }, "sha256:1");
+        const uploads = (await unwrap(args.uploads)) as { file: string; permissions?: string }[];
+        assert.deepEqual(uploads.map((u) => [u.file, u.permissions]), [["/usr/local/bin/start.sh", "0755"], ["/etc/demo.yml", undefined]]);
+    });
+
     test("host-network agents publish no ports and join no bridge network", () => {
         const args = containerArgs(host, { ...base, hostNetwork: true, ports: [{ internal: 9100, external: 9100 }] }, "sha256:1");
         assert.equal(args.networkMode, "host");
