@@ -68,6 +68,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 `--storage.tsdb.retention.time=${retention}`,
                 `--web.listen-address=${this.lan("prometheus")}`,
                 "--web.enable-lifecycle",
+                ...externalUrlFlag(context, "prometheus"),
             ],
             healthcheck: wgetCheck("prometheus", this.lan("prometheus")),
         });
@@ -84,7 +85,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 },
             ],
             mounts: [{ containerPath: alertmanagerPaths.data, localVolume: "alertmanager-data" }],
-            command: [`--config.file=${alertmanagerPaths.config}`, `--storage.path=${alertmanagerPaths.data}`, "--cluster.listen-address="],
+            command: [`--config.file=${alertmanagerPaths.config}`, `--storage.path=${alertmanagerPaths.data}`, "--cluster.listen-address=", ...externalUrlFlag(context, "alertmanager")],
             healthcheck: wgetCheck("alertmanager", `localhost:${this.port("alertmanager").internal}`),
         });
 
@@ -177,4 +178,10 @@ export function deployMonitoring(context: PlatformContext): Monitoring | undefin
     const machine = machineWithRole(context, "monitoring");
     if (machine === undefined) return undefined;
     return new Monitoring(`${machine.machineName}-monitoring`, { context, machine }, { parent: machine });
+}
+
+/** Links in alerts and UIs point at the edge's route when the service has one (the path stays `/`). */
+function externalUrlFlag(context: PlatformContext, service: "prometheus" | "alertmanager"): string[] {
+    const route = catalogEntry(context.catalog, service)?.route;
+    return route === undefined ? [] : [`--web.external-url=https://${route.host}/`];
 }

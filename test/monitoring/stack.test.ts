@@ -57,6 +57,11 @@ describe("monitoring on the homelab stack under mocks", () => {
         assert.equal(component?.parent, "moros");
     });
 
+    test("links in alerts and UIs point at the edge's routes", () => {
+        assert.ok((container(run, "moros-prometheus").inputs.command as string[]).includes("--web.external-url=https://prometheus.lab.internal/"));
+        assert.ok((container(run, "moros-alertmanager").inputs.command as string[]).includes("--web.external-url=https://alertmanager.lab.internal/"));
+    });
+
     test("answers on moros's LAN address only, on the seed's ports: Prometheus 9090, Grafana 3001", () => {
         const ports = (name: string) => (container(run, name).inputs.ports as { internal: number; external: number; ip: string }[]).map((p) => [p.internal, p.external, p.ip]);
         assert.deepEqual(ports("moros-alertmanager"), [[9093, 9093, "192.168.10.31"]]);
