@@ -18,7 +18,7 @@ function nodeExporter(machine: PlacedMachine, images: Images): ContainerSpec {
         image: images.nodeExporter,
         hostNetwork: true,
         pidMode: "host",
-        mounts: [{ containerPath: "/host", hostPath: "/", readOnly: true }],
+        mounts: [{ containerPath: "/host", hostPath: "/", readOnly: true, propagation: "rslave" }],
         command: ["--path.rootfs=/host", `--web.listen-address=${listen}`, "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)"],
         healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://${listen}/`] },
     };

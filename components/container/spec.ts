@@ -37,6 +37,8 @@ export interface ContainerMount {
     readonly localVolume?: string;
     /** A path on the host (host agents only: they read the host). */
     readonly hostPath?: string;
+    /** Bind propagation of a host path: `rslave` lets the container see filesystems mounted on the host later. */
+    readonly propagation?: "rslave";
     readonly readOnly?: boolean;
 }
 
@@ -129,12 +131,13 @@ export function containerArgs(host: ContainerHost, spec: ContainerSpec, imageId:
             ...(spec.files ?? []).map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false, ...(file.executable ? { permissions: "0755" } : {}) })),
             ...(spec.secretFiles ?? []).map((file) => ({ file: file.path, content: pulumi.secret(file.content) })),
         ],
-        volumes: (spec.mounts ?? []).map((mount) => ({
-            containerPath: mount.containerPath,
-            volumeName: mount.volumeName,
-            hostPath: mount.hostPath,
-            readOnly: mount.readOnly ?? false,
-        })),
+        volumes: (spec.mounts ?? [])
+            .filter((mount) => mount.propagation === undefined)
+            .map((mount) => ({ containerPath: mount.containerPath, volumeName: mount.volumeName, hostPath: mount.hostPath, readOnly: mount.readOnly ?? false })),
+        // Only the mounts API sets bind propagation.
+        mounts: (spec.mounts ?? [])
+            .filter((mount) => mount.propagation !== undefined)
+            .map((mount) => ({ type: "bind", source: mount.hostPath, target: mount.containerPath, readOnly: mount.readOnly ?? false, bindOptions: { propagation: mount.propagation } })),
         networkMode: spec.hostNetwork ? "host" : undefined,
         networksAdvanced: spec.hostNetwork ? undefined : (spec.networks ?? []).map((network) => ({ name: network.name, aliases: network.aliases && [...network.aliases] })),
         command: spec.command && [...spec.command],

@@ -44,6 +44,12 @@ describe("the container builder", () => {
         assert.deepEqual(uploads.map((u) => [u.file, u.permissions]), [["/usr/local/bin/start.sh", "0755"], ["/etc/demo.yml", undefined]]);
     });
 
+    test("a host path with rslave propagation is a bind mount that sees filesystems mounted later", () => {
+        const args = containerArgs(host, { ...base, mounts: [{ containerPath: "/host", hostPath: "/", readOnly: true, propagation: "rslave" }, { containerPath: "/data", volumeName: "ai-data" }] }, "sha256:1");
+        assert.deepEqual(args.mounts, [{ type: "bind", source: "/", target: "/host", readOnly: true, bindOptions: { propagation: "rslave" } }]);
+        assert.deepEqual(args.volumes, [{ containerPath: "/data", volumeName: "ai-data", hostPath: undefined, readOnly: false }]);
+    });
+
     test("host-network agents publish no ports and join no bridge network", () => {
         const args = containerArgs(host, { ...base, hostNetwork: true, ports: [{ internal: 9100, external: 9100 }] }, "sha256:1");
         assert.equal(args.networkMode, "host");
