@@ -93,6 +93,8 @@ export interface EdgeRoute {
     readonly healthPath?: string;
     /** A plain-HTTP entrypoint on the edge's LAN address that also serves this route, whatever the host name. */
     readonly lanEntrypoint?: string;
+    /** A path prefix the HTTPS route does not serve: the service's metrics, which Prometheus scrapes on the LAN. */
+    readonly hiddenPathPrefix?: string;
 }
 
 /** The routed catalog entries, one route per service (instances of a service become its servers). */
@@ -113,8 +115,15 @@ export function edgeRoutes(catalog: Catalog): EdgeRoute[] {
             servers: dashboard ? [] : entries.map((entry) => `http://${entry.address}:${entry.port}`),
             healthPath: dashboard ? undefined : serviceKind(first.service).healthPath,
             lanEntrypoint: serviceKind(first.service).route?.lanEntrypoint,
+            hiddenPathPrefix: dashboard ? undefined : metricsOnMainPort(first.service),
         };
     });
+}
+
+/** The metrics path of a service whose metrics share its main (routed) port, without a trailing slash. */
+function metricsOnMainPort(service: CatalogEntry["service"]): string | undefined {
+    const metrics = serviceKind(service).metrics;
+    return metrics === undefined || metrics.port !== undefined ? undefined : metrics.path.replace(/\/$/, "");
 }
 
 /** The file-provider document with every router and service. Holds no secret. Pure. */
@@ -126,7 +135,7 @@ export function renderRoutes(routes: readonly EdgeRoute[]): string {
         const dashboard = route.servers.length === 0;
         const chain = [...(route.auth ? [adminAuthMiddleware] : []), ...(dashboard ? [dashboardRootMiddleware] : [])];
         routers[route.name] = {
-            rule: `Host(\`${route.host}\`)`,
+            rule: route.hiddenPathPrefix === undefined ? `Host(\`${route.host}\`)` : `Host(\`${route.host}\`) && !PathPrefix(\`${route.hiddenPathPrefix}\`)`,
             entryPoints: ["websecure"],
             service: dashboard ? "api@internal" : route.name,
             ...(chain.length === 0 ? {} : { middlewares: chain }),

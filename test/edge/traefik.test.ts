@@ -89,7 +89,7 @@ describe("Traefik routes from the catalog", () => {
         assert.deepEqual(hostRouters.sort(), [...new Set(routed.map((entry) => entry.service))].sort());
         for (const entry of routed) {
             const router = dynamic.http.routers[entry.service];
-            assert.equal(router.rule, `Host(\`${entry.route?.host}\`)`);
+            assert.ok(router.rule.startsWith(`Host(\`${entry.route?.host}\`)`), router.rule);
             assert.deepEqual(router.entryPoints, ["websecure"]);
             if (entry.service === "traefik") continue;
             const urls = dynamic.http.services[router.service].loadBalancer.servers.map((server) => server.url);
@@ -108,6 +108,12 @@ describe("Traefik routes from the catalog", () => {
         const mcpo = dynamic.http.services.mcpo.loadBalancer;
         assert.deepEqual(mcpo.servers.map((s) => s.url), ["http://192.168.10.13:8000", "http://192.168.10.14:8000"]);
         assert.equal(mcpo.healthCheck?.path, "/docs");
+    });
+
+    test("keeps metrics off the HTTPS routes: Prometheus scrapes them on the LAN", () => {
+        assert.equal(dynamic.http.routers.litellm.rule, "Host(`llm.lab.internal`) && !PathPrefix(`/metrics`)");
+        assert.equal(dynamic.http.routers.grafana.rule, "Host(`grafana.lab.internal`) && !PathPrefix(`/metrics`)");
+        assert.equal(dynamic.http.routers["open-webui"].rule, "Host(`chat.lab.internal`)", "a service without metrics keeps every path");
     });
 
     test("also serves the tool servers on the LAN entrypoint, whatever the host name, for Open WebUI", () => {
