@@ -34,11 +34,11 @@ function routes(config: RenderedConfig): Record<string, string[]> {
     return groups;
 }
 
-const homelabStack = readStackConfig("Pulumi.homelab.yaml");
-/** The homelab stack with its embedding model declared as one. */
-const homelabRaw: StackConfig = {
-    ...homelabStack,
-    models: (homelabStack.models as { name: string }[]).map((model) => (model.name === "nomic-embed-text" ? { ...model, kind: "embedding" } : model)),
+const homelabRaw = readStackConfig("Pulumi.homelab.yaml");
+/** The homelab stack with no model's kind declared. */
+const undeclaredKinds: StackConfig = {
+    ...homelabRaw,
+    models: (homelabRaw.models as { kind?: string }[]).map(({ kind: _kind, ...model }) => model),
 };
 const homelab = validated(homelabRaw);
 
@@ -75,7 +75,7 @@ describe("the LiteLLM config of the homelab stack", () => {
     });
 
     test("a model is a chat model unless declared an embedding model", () => {
-        const undeclared = rendered(validated(homelabStack)).model_list.filter((d) => d.model_name === "nomic-embed-text");
+        const undeclared = rendered(validated(undeclaredKinds)).model_list.filter((d) => d.model_name === "nomic-embed-text");
         assert.deepEqual(undeclared.map((d) => d.litellm_params.model), ["ollama_chat/nomic-embed-text"]);
     });
 
