@@ -5,6 +5,8 @@
 # Docker daemon; promotion is `SELECT pg_promote()` through its local socket as the postgres
 # OS user (peer authentication: no password involved).
 set -euo pipefail
+# shellcheck source=scripts/lib/service-container.sh
+. "$(dirname "$0")/lib/service-container.sh"
 
 usage() {
     cat <<'USAGE'
@@ -35,19 +37,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-docker_cmd=(docker)
-if [ -n "$docker_host" ]; then
-    docker_cmd+=(-H "$docker_host")
-fi
-
-container=$("${docker_cmd[@]}" ps --filter label=ai-platform.service=postgres-replica --format '{{.Names}}')
-if [ -z "$container" ] || [ "$(printf '%s\n' "$container" | wc -l)" -ne 1 ]; then
-    echo "error: expected one running postgres-replica container on ${docker_host:-the local Docker daemon}, found: ${container:-none}" >&2
-    exit 1
-fi
+container=$(service_container postgres-replica)
 
 sql() {
-    "${docker_cmd[@]}" exec -u postgres "$container" \
+    docker_cli exec -u postgres "$container" \
         psql -X -q -v ON_ERROR_STOP=1 --username=postgres --dbname=postgres --tuples-only --no-align --command="$1"
 }
 

@@ -5,6 +5,8 @@
 # it mounts the backups export and already holds the server address, the user and the
 # password file in its environment, so no secret passes through this script.
 set -euo pipefail
+# shellcheck source=scripts/lib/service-container.sh
+. "$(dirname "$0")/lib/service-container.sh"
 
 usage() {
     cat <<'USAGE'
@@ -56,25 +58,16 @@ case "$backup" in
     /*|*..*) echo "error: BACKUP must be a path relative to the backups export, such as daily/${database}-20260101.dump" >&2; exit 2 ;;
 esac
 
-docker_cmd=(docker)
-if [ -n "$docker_host" ]; then
-    docker_cmd+=(-H "$docker_host")
-fi
-
-container=$("${docker_cmd[@]}" ps --filter label=ai-platform.service=postgres-backup --format '{{.Names}}')
-if [ -z "$container" ] || [ "$(printf '%s\n' "$container" | wc -l)" -ne 1 ]; then
-    echo "error: expected one running postgres-backup container on ${docker_host:-the local Docker daemon}, found: ${container:-none}" >&2
-    exit 1
-fi
+container=$(service_container postgres-backup)
 
 if [ "$list" = true ]; then
     # shellcheck disable=SC2016 # expanded by the container's shell
-    "${docker_cmd[@]}" exec "$container" sh -c 'cd "$BACKUP_DIR" && ls -l -- */"$1"-*' list "$database"
+    docker_cli exec "$container" sh -c 'cd "$BACKUP_DIR" && ls -l -- */"$1"-*' list "$database"
     exit 0
 fi
 
 # shellcheck disable=SC2016 # expanded by the container's shell
-"${docker_cmd[@]}" exec "$container" sh -c 'test -f "$BACKUP_DIR/$1"' check "$backup" || {
+docker_cli exec "$container" sh -c 'test -f "$BACKUP_DIR/$1"' check "$backup" || {
     echo "error: no backup '$backup' in ${container}'s backups (try --list)" >&2
     exit 1
 }
@@ -93,7 +86,7 @@ fi
 
 # One transaction: a failed restore leaves the database as it was.
 # shellcheck disable=SC2016 # expanded by the container's shell
-"${docker_cmd[@]}" exec "$container" sh -c '
+docker_cli exec "$container" sh -c '
     PGPASSWORD="$(cat "$POSTGRES_PASSWORD_FILE")" && export PGPASSWORD &&
     exec pg_restore --host="$POSTGRES_HOST" --port="$POSTGRES_PORT" --username="$POSTGRES_USER" --no-password \
         --dbname="$1" --clean --if-exists --single-transaction --exit-on-error "$BACKUP_DIR/$2"

@@ -33,6 +33,8 @@ export interface RunOptions {
     readonly input?: string;
     /** Run as the postgres OS user (when root). */
     readonly asPostgres?: boolean;
+    /** Working directory (default: this process's). */
+    readonly cwd?: string;
 }
 
 /** Runs a command to completion; never throws on a non-zero exit (callers assert on it). */
@@ -41,6 +43,7 @@ export function run(command: string, args: readonly string[], options: RunOption
         const child = spawn(command, args, {
             env: { PATH: `${pgBin}:/usr/sbin:/usr/bin:/sbin:/bin`, LANG: "C.UTF-8", ...options.env },
             stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+            cwd: options.cwd,
             ...(options.asPostgres ? asPostgres : {}),
         });
         let stdout = "";

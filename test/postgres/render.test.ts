@@ -94,7 +94,7 @@ describe("PostgreSQL shell: rendered scripts and operator scripts", () => {
                 fs.writeFileSync(path.join(dir, name), content);
                 return path.join(dir, name);
             });
-            const result = await run("shellcheck", ["--shell=bash", "--severity=style", ...files, ...scripts]);
+            const result = await run("shellcheck", ["--shell=bash", "--severity=style", "--external-sources", ...files, ...scripts], { cwd: projectRoot });
             assert.equal(result.code, 0, result.stdout + result.stderr);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
