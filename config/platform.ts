@@ -69,7 +69,7 @@ export function validatePlatform(raw: Readonly<Record<string, unknown>>): Valida
     if (imageIssues.length > 0) return { ok: false, issues: imageIssues };
     const conflicts = portConflicts(place(config)).map(({ machine, port, services }) => ({
         path: "ports",
-        message: `${services.join(" and ")} both publish ${port} on ${machine}: give one of them another port under ports.<service>`,
+        message: `${services.join(" and ")} both publish ${port} on ${machine}: give one of them another port under ports.<service> (or ports.<service>.<port> for a named extra port)`,
     }));
     if (conflicts.length > 0) return { ok: false, issues: conflicts };
     return { ok: true, config, warnings: crossFieldWarnings(parsed.data), secrets: { sshPrivateKey: privateKey, fallbackApiKey: fallback?.apiKey, alertWebhookUrl, acmeCredentials: edge.acme?.credentials } };

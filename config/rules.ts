@@ -1,7 +1,11 @@
 import { ParsedPlatform, Role } from "./schema";
-import { serviceNames } from "../machines/services";
+import { serviceKind, serviceNames } from "../machines/services";
 
-const knownServices: readonly string[] = serviceNames;
+/** What `ports` may move: a service's main port (`grafana`), or a named extra port (`traefik.websecure`). */
+const movablePorts: readonly string[] = serviceNames.flatMap((service) => [
+    ...(serviceKind(service).port === undefined ? [] : [service]),
+    ...Object.keys(serviceKind(service).extraPorts ?? {}).map((extra) => `${service}.${extra}`),
+]);
 
 /** One thing wrong with the config: where (a dotted path under `ai-platform:`) and what. */
 export interface ConfigIssue {
@@ -107,8 +111,8 @@ export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
     if (writer !== undefined && !machinesWithRole(config, "inference").includes(writer)) {
         add("ollama.modelStoreWriter", `${writer} is not an enabled machine with the inference role`);
     }
-    for (const service of Object.keys(config.ports)) {
-        if (!knownServices.includes(service)) add(`ports.${service}`, `is not a service; services are ${knownServices.join(", ")}`);
+    for (const key of Object.keys(config.ports)) {
+        if (!movablePorts.includes(key)) add(`ports.${key}`, `is not a service port; ports are ${movablePorts.join(", ")}`);
     }
 
     const enabledCount = Object.values(config.machines).filter((m) => m.enabled).length;

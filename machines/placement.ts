@@ -88,7 +88,9 @@ export function place(config: PlatformConfig): Placement {
                     machine: name,
                     address: machine.address,
                     port: kind.port && { ...kind.port, external: override ?? kind.port.external },
-                    extraPorts: kind.extraPorts ?? {},
+                    extraPorts: Object.fromEntries(
+                        Object.entries(kind.extraPorts ?? {}).map(([extra, port]) => [extra, { ...port, external: config.ports[`${service}.${extra}`] ?? port.external }]),
+                    ),
                 };
             });
         const mounts: NasExport[] = [];

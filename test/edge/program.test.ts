@@ -202,3 +202,14 @@ describe("ACME DNS-01", () => {
         assert.ok(result.issues.some((issue) => issue.path === "edge.acme.credentials.cf-token"), JSON.stringify(result.issues));
     });
 });
+
+describe("moving the edge's ports", () => {
+    test("ports.traefik.web and ports.traefik.websecure move the entrypoints where 80 and 443 are taken (the local stack)", async () => {
+        const run = await runProgram({ ...readStackConfig("Pulumi.local.yaml"), ports: { grafana: 3002, "traefik.web": 8081, "traefik.websecure": 8443 } });
+        assert.equal(run.error, undefined, run.error?.message);
+        const command = container(run, "local-traefik").inputs.command as string[];
+        assert.ok(command.includes("--entrypoints.web.address=127.0.0.1:8081"), command.join(" "));
+        assert.ok(command.includes("--entrypoints.websecure.address=127.0.0.1:8443"), command.join(" "));
+        assert.ok(!command.some((flag) => /address=127\.0\.0\.1:(80|443)$/.test(flag)), command.join(" "));
+    });
+});

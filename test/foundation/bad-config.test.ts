@@ -60,6 +60,8 @@ const cases: { name: string; config: StackConfig; expect: RegExp[] }[] = [
     { name: "webui without a gateway", config: withMachine("orpheus", { roles: ["inference", "webui"] }), expect: [/the webui role needs an enabled machine with the gateway role/] },
     { name: "port clash on one machine", config: { ...homelab, ports: { grafana: 9090 } }, expect: [/ports: prometheus and grafana both publish 9090\/tcp on moros/] },
     { name: "port override for an unknown service", config: { ...homelab, ports: { graphana: 3002 } }, expect: [/ports\.graphana: is not a service/] },
+    { name: "port override for an unknown extra port", config: { ...homelab, ports: { "traefik.http": 8080 } }, expect: [/ports\.traefik\.http: is not a service port; ports are .*traefik\.web, traefik\.websecure/] },
+    { name: "extra port moved onto another service's port", config: { ...homelab, ports: { "traefik.websecure": 3001 } }, expect: [/ports: uptime-kuma and traefik both publish 3001\/tcp on hephaestus|ports: traefik and uptime-kuma both publish 3001\/tcp on hephaestus/] },
     { name: "port out of range", config: { ...homelab, ports: { grafana: 70000 } }, expect: [/ports\.grafana: must be a port from 1 to 65535/] },
     { name: "model store writer not an inference machine", config: { ...homelab, ollama: { modelStoreWriter: "moros" } }, expect: [/ollama\.modelStoreWriter: moros is not an enabled machine with the inference role/] },
     { name: "fallback without apiKey", config: { ...homelab, fallback: { model: "openai/gpt-4o-mini" } }, expect: [/fallback\.apiKey: is required/] },

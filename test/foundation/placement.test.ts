@@ -76,6 +76,13 @@ describe("placement of the homelab stack", () => {
         assert.equal(findService(moved, "grafana")?.port?.external, 3300);
         assert.equal(findService(moved, "grafana")?.port?.internal, 3000);
     });
+
+    test("an override of <service>.<port> moves a named extra port (Traefik's 80/443 when they are taken)", () => {
+        const moved = place(validated({ ...homelabRaw, ports: { "traefik.web": 8081, "traefik.websecure": 8443 } }));
+        const traefik = findService(moved, "traefik");
+        assert.deepEqual([traefik?.extraPorts.web.external, traefik?.extraPorts.websecure.external, traefik?.extraPorts.tools.external], [8081, 8443, 8001]);
+        assert.equal(traefik?.extraPorts.websecure.internal, 443);
+    });
 });
 
 describe("placement follows config edits", () => {
