@@ -35,11 +35,25 @@ function machinesWithRole(config: ParsedPlatform, role: Role): string[] {
         .map(([name]) => name);
 }
 
-/**
- * What deserves a word but must not stop a deployment: a disabled machine listed as a model's
- * node is dropped from that model (enabled: false takes a machine out of everything that refers to it).
- */
+/** What deserves a word but must not stop a deployment. */
 export function crossFieldWarnings(config: ParsedPlatform): ConfigIssue[] {
+    return [...disabledModelNodeWarnings(config), ...acmeWarnings(config)];
+}
+
+/** ACME without credentials only works for the few lego providers that need none; most fail at the first renewal. */
+function acmeWarnings(config: ParsedPlatform): ConfigIssue[] {
+    const acme = config.edge.acme;
+    if (acme === undefined || Object.keys(acme.credentials ?? {}).length > 0) return [];
+    return [
+        {
+            path: "edge.acme.credentials",
+            message: `is empty: most lego providers (${acme.dnsProvider} too, unless it needs none) read their API token from it; set one with pulumi config set --secret --path 'edge.acme.credentials.<VARIABLE>' ...`,
+        },
+    ];
+}
+
+/** A disabled machine listed as a model's node is dropped from that model (enabled: false takes it out of everything that refers to it). */
+function disabledModelNodeWarnings(config: ParsedPlatform): ConfigIssue[] {
     return config.models.flatMap((model, index) => {
         const disabled = model.nodes.filter((node) => config.machines[node]?.enabled === false);
         if (disabled.length === 0) return [];

@@ -121,6 +121,16 @@ describe("placement follows config edits", () => {
         assert.equal(place(result.config).modelNodes["llama3.3:70b"], undefined);
     });
 
+    test("ACME without provider credentials is a warning naming the key to set", () => {
+        const result = validatePlatform({ ...homelabRaw, edge: { acme: { email: "ops@example.org", dnsProvider: "cloudflare" } } });
+        assert.ok(result.ok);
+        assert.deepEqual(result.warnings.map((w) => w.path), ["edge.acme.credentials"]);
+        assert.match(result.warnings[0].message, /cloudflare/);
+        const withToken = validatePlatform({ ...homelabRaw, edge: { acme: { email: "ops@example.org", dnsProvider: "cloudflare", credentials: { CF_DNS_API_TOKEN: "t" } } } });
+        assert.ok(withToken.ok);
+        assert.deepEqual(withToken.warnings, []);
+    });
+
     test("the Docker host follows ssh.port and a per-machine override", () => {
         const machines = { ...(homelabRaw.machines as Record<string, object>), zelus: { address: "192.168.10.14", roles: ["tools"], docker: { host: "tcp://192.168.10.14:2376" } } };
         const placement = place(validated({ ...homelabRaw, ssh: { user: "ops", port: 2222 }, machines }));
