@@ -166,7 +166,6 @@ export const platformSchema = z.strictObject({
         .prefault({}),
 });
 
-export type PlatformInput = z.input<typeof platformSchema>;
 export type ParsedPlatform = z.output<typeof platformSchema>;
 export type MachineConfig = ParsedPlatform["machines"][string];
 export type GpuConfig = NonNullable<MachineConfig["gpu"]>;
