@@ -117,7 +117,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
     private grafana(): ContainerSpec {
         const { context, machine } = this.args;
-        const database = databaseConnection(context, "grafana");
+        const database = databaseConnection(context, "grafana", { machine: this.args.machine.machineName, hostNetwork: true });
         const route = catalogEntry(context.catalog, "grafana")?.route;
         return {
             name: "grafana",

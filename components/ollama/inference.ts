@@ -4,21 +4,8 @@ import { machineWithRole, PlatformContext } from "../context";
 import { LiteLlm } from "../litellm/litellm";
 import { hasEdge, liteLlmApiBase, openWebUiEnv, renderToolServerConnections, toolServerUrls } from "../openwebui/env";
 import { OpenWebUi } from "../openwebui/openwebui";
-import { AppDatabase, databaseConnection } from "../postgres/connection";
+import { databaseConnection } from "../postgres/connection";
 import { deployOllama } from "./deploy";
-
-/**
- * An app's database URL as a container on `machine` reaches it: the primary's container by
- * name when it runs on the same machine (whose LAN address may be 127.0.0.1, as on the local
- * stack), else the primary's LAN address.
- */
-function databaseUrl(context: PlatformContext, app: AppDatabase, machine: string): pulumi.Output<string> {
-    const connection = databaseConnection(context, app);
-    const primary = findService(context.placement, "postgres");
-    if (primary === undefined || primary.machine !== machine) return connection.url;
-    const host = `${primary.machine}-postgres:${primary.port?.internal ?? 5432}`;
-    return pulumi.secret(pulumi.interpolate`postgresql://${connection.user}:${connection.password}@${host}/${connection.database}`);
-}
 
 /** The inference tier: Ollama on every inference machine, LiteLLM in front of it, Open WebUI behind LiteLLM. */
 export function deployInference(context: PlatformContext): void {
@@ -35,7 +22,7 @@ export function deployInference(context: PlatformContext): void {
                 placement,
                 masterKey: secrets.liteLlmMasterKey,
                 saltKey: secrets.values["litellm-salt-key"],
-                databaseUrl: databaseUrl(context, "litellm", gateway.machineName),
+                databaseUrl: databaseConnection(context, "litellm", { machine: gateway.machineName, hostNetwork: false }).url,
                 fallbackApiKey: context.userSecrets.fallbackApiKey,
             },
             { parent: gateway },
@@ -58,7 +45,7 @@ export function deployInference(context: PlatformContext): void {
                 publicUrl: hasEdge(placement) ? `https://chat.${config.domain}` : lanUrl(chat),
             }),
             apiKey: secrets.liteLlmMasterKey,
-            databaseUrl: databaseUrl(context, "openwebui", webui.machineName),
+            databaseUrl: databaseConnection(context, "openwebui", { machine: webui.machineName, hostNetwork: false }).url,
             secretKey: secrets.values["webui-secret-key"],
             toolServerConnections: tools.length === 0 ? undefined : pulumi.secret(toolsKey.apply((key) => renderToolServerConnections(tools, key))),
         },

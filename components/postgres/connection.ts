@@ -23,13 +23,25 @@ export function passwordSecretName(app: AppDatabase): GeneratedSecretName {
     return `postgres-${app}`;
 }
 
-/** The connection to an app's database on the primary, across the LAN (the primary's published port). */
-export function databaseConnection(context: PlatformContext, app: AppDatabase): DatabaseConnection {
+/** Where the app's container runs, and whether it shares its machine's network namespace. */
+export interface DatabaseClient {
+    readonly machine: string;
+    readonly hostNetwork: boolean;
+}
+
+/**
+ * The connection to an app's database on the primary as the app's container reaches it: across
+ * the LAN (the primary's published port), or by container name on the Docker network when both
+ * run on one machine, whose LAN address may be 127.0.0.1 (the local stack): inside a bridged
+ * container that is the container itself.
+ */
+export function databaseConnection(context: PlatformContext, app: AppDatabase, client: DatabaseClient): DatabaseConnection {
     const primary = findService(context.placement, "postgres");
     if (primary === undefined || primary.port === undefined) throw new Error("no database machine is placed (config validation requires one)");
     const password = context.secrets.values[passwordSecretName(app)];
-    const host = primary.address;
-    const port = primary.port.external;
+    const bridgedNeighbour = primary.machine === client.machine && !client.hostNetwork;
+    const host = bridgedNeighbour ? `${primary.machine}-postgres` : primary.address;
+    const port = bridgedNeighbour ? primary.port.internal : primary.port.external;
     return {
         host,
         port,

@@ -265,6 +265,7 @@ describe("monitoring on the single-host local stack", () => {
     test("Prometheus, Grafana and Alloy reach 127.0.0.1 targets from the host network; Grafana on its overridden port", () => {
         for (const name of ["local-prometheus", "local-blackbox-exporter", "local-grafana", "local-alloy"]) assert.equal(container(run, name).inputs.networkMode, "host", name);
         assert.equal(env(container(run, "local-grafana")).GF_SERVER_HTTP_PORT, "3002");
+        assert.equal(env(container(run, "local-grafana")).GF_DATABASE_HOST, "127.0.0.1:5432", "on the host network, the database's LAN address is reachable");
         assert.match(upload(container(run, "local-alloy"), "/etc/alloy/config.alloy"), /url = "http:\/\/127\.0\.0\.1:3100\/loki\/api\/v1\/push"/);
         assert.equal(run.outputs.grafanaUrl, "http://127.0.0.1:3002");
     });
