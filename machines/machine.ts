@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ContainerSpec, containerArgs } from "../components/container/spec";
 import { PlatformConfig } from "../config/platform";
 import { hostAgentSpecs } from "./agents";
-import { NasExport, PlacedMachine } from "./placement";
+import { NasExport, PlacedMachine, PlacedService } from "./placement";
+import { ServiceName, ServicePort } from "./services";
 import { preflightCommand } from "./preflight-command";
 
 /** SSH options for the Docker provider: it opens a session per operation, so share one and keep it alive. */
@@ -103,6 +104,21 @@ export class Machine extends pulumi.ComponentResource {
             containerArgs({ machine: this.machineName, address: this.placed.address }, { ...spec, mounts }, image.imageId),
             { ...opts, parent, provider: this.provider, dependsOn: withPreflight(this.preflight, opts?.dependsOn) },
         );
+    }
+
+    /** The instance of a service placed on this machine; throws when placement put it elsewhere. */
+    public service(name: ServiceName): PlacedService {
+        const found = this.placed.services.find((service) => service.service === name);
+        if (found === undefined) throw new Error(`${name} is not placed on ${this.machineName}`);
+        return found;
+    }
+
+    /** A service's published port on this machine (after \`ports\` overrides): its main port, or a named extra port. */
+    public port(name: ServiceName, extra?: string): ServicePort {
+        const service = this.service(name);
+        const port = extra === undefined ? service.port : service.extraPorts[extra];
+        if (port === undefined) throw new Error(`${service.instance} publishes no ${extra ?? "main"} port`);
+        return port;
     }
 
     /** A local named volume on this machine (databases, SQLite stores: never NFS). */

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Machine } from "../../machines/machine";
-import { findService, PlacedService } from "../../machines/placement";
 import { machineWithRole, PlatformContext } from "../context";
 import { corednsPaths, renderCorefile, zoneFilePath } from "./corefile";
 import { renderZone } from "./zone";
@@ -26,22 +25,22 @@ export class Dns extends pulumi.ComponentResource {
     constructor(name: string, args: DnsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-platform:dns:Dns", name, {}, opts);
         const { context, machine } = args;
-        const coredns = findService(context.placement, "coredns", machine.machineName);
-        if (coredns?.port === undefined) throw new Error(`coredns is not placed on ${machine.machineName}`);
+        const coredns = machine.service("coredns");
+        const health = machine.port("coredns");
         const domain = context.config.domain;
         this.zone = renderZone(context.placement, context.catalog, { domain, nameserver: { name: machine.machineName, address: machine.placed.address } });
 
-        const metrics = internalPort(coredns, "metrics");
+        const metrics = machine.port("coredns", "metrics").internal;
         machine.container(
             {
                 name: "coredns",
                 image: context.config.images.coredns,
-                ports: [coredns.port, ...Object.values(coredns.extraPorts)],
+                ports: [health, ...Object.values(coredns.extraPorts)],
                 networks: [{ name: machine.frontendNetwork.name, aliases: ["coredns"] }],
                 files: [
                     {
                         path: corednsPaths.corefile,
-                        content: renderCorefile({ domain, upstreams: context.config.dns.upstreams, ports: { health: coredns.port.internal, metrics, ready: readyPort } }),
+                        content: renderCorefile({ domain, upstreams: context.config.dns.upstreams, ports: { health: health.internal, metrics, ready: readyPort } }),
                     },
                     { path: zoneFilePath(domain), content: this.zone },
                 ],
@@ -54,11 +53,6 @@ export class Dns extends pulumi.ComponentResource {
     }
 }
 
-function internalPort(service: PlacedService, name: string): number {
-    const port = service.extraPorts[name];
-    if (port === undefined) throw new Error(`${service.instance} has no ${name} port`);
-    return port.internal;
-}
 
 /** CoreDNS on the machine with the edge role; nothing when no enabled machine has it. */
 export function deployDns(context: PlatformContext): Dns | undefined {

@@ -1,7 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Machine } from "../../machines/machine";
-import { findService, PlacedService } from "../../machines/placement";
-import { ServiceName } from "../../machines/services";
 import { ContainerSpec } from "../container/spec";
 import { machineWithRole, PlatformContext } from "../context";
 import { EdgeRoute, edgeRoutes, pingFlags, renderAuth, renderRoutes, traefikPaths, traefikStaticArgs } from "./traefik";
@@ -31,12 +29,11 @@ export class Edge extends pulumi.ComponentResource {
 
         machine.container(this.traefik(args, routes), this);
 
-        const kuma = placed(args, "uptime-kuma");
         machine.container(
             {
                 name: "uptime-kuma",
                 image: context.config.images.uptimeKuma,
-                ports: kuma.port ? [kuma.port] : [],
+                ports: [machine.port("uptime-kuma")],
                 networks: [{ name: machine.frontendNetwork.name, aliases: ["uptime-kuma"] }],
                 // SQLite needs POSIX locks: a local volume, never NFS.
                 mounts: [{ containerPath: uptimeKumaData, localVolume: "uptime-kuma-data" }],
@@ -53,11 +50,11 @@ export class Edge extends pulumi.ComponentResource {
     /** Traefik on the host network, so that it reaches every backend, its own machine's too, at `<address>:<port>`. */
     private traefik(args: EdgeArgs, routes: readonly EdgeRoute[]): ContainerSpec {
         const { context, machine } = args;
-        const traefik = placed(args, "traefik");
-        const ports = { web: published(traefik, "web"), websecure: published(traefik, "websecure"), metrics: published(traefik) };
+        const published = (extra?: string) => machine.port("traefik", extra).external;
+        const ports = { web: published("web"), websecure: published("websecure"), metrics: published() };
         const acme = context.config.edge.acme;
         const lanEntrypoints = Object.fromEntries(
-            routes.flatMap((route) => (route.lanEntrypoint === undefined ? [] : [[route.lanEntrypoint, published(traefik, route.lanEntrypoint)]])),
+            routes.flatMap((route) => (route.lanEntrypoint === undefined ? [] : [[route.lanEntrypoint, published(route.lanEntrypoint)]])),
         );
         const options = { address: machine.placed.address, ports, lanEntrypoints, domain: context.config.domain, acme, acmeResolvers: context.config.dns.upstreams };
         const credentials = acme === undefined ? [] : Object.entries(context.userSecrets.acmeCredentials);
@@ -79,19 +76,6 @@ export class Edge extends pulumi.ComponentResource {
             healthcheck: { test: ["CMD", "traefik", "healthcheck", ...pingFlags(options)] },
         };
     }
-}
-
-function placed(args: EdgeArgs, service: ServiceName): PlacedService {
-    const found = findService(args.context.placement, service, args.machine.machineName);
-    if (found === undefined) throw new Error(`${service} is not placed on ${args.machine.machineName}`);
-    return found;
-}
-
-/** The published port of a placed service: its main port, or a named extra port. */
-function published(service: PlacedService, extra?: string): number {
-    const port = extra === undefined ? service.port : service.extraPorts[extra];
-    if (port === undefined) throw new Error(`${service.instance} publishes no ${extra ?? "main"} port`);
-    return port.external;
 }
 
 /** The edge on the machine with the edge role; nothing when no enabled machine has it. */

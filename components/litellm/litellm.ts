@@ -39,7 +39,7 @@ export class LiteLlm extends pulumi.ComponentResource {
     constructor(name: string, args: LiteLlmArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-platform:litellm:LiteLlm", name, {}, opts);
         const placed = args.machine.placed;
-        const published = placed.services.find((s) => s.service === "litellm")?.port ?? liteLlmPort;
+        const published = args.machine.port("litellm");
         const configYaml = renderLiteLlmConfig({
             placement: args.placement,
             models: args.config.models,

@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Machine } from "../../machines/machine";
-import { findService } from "../../machines/placement";
 import { ServicePort, serviceKinds } from "../../machines/services";
 import { catalogEntry } from "../catalog/catalog";
 import { ContainerSpec, Healthcheck } from "../container/spec";
@@ -162,9 +161,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
     /** The published port of a monitoring service, after `ports` overrides. */
     private port(service: StackService): ServicePort {
-        const port = findService(this.args.context.placement, service, this.args.machine.machineName)?.port;
-        if (port === undefined) throw new Error(`${service} is not placed on ${this.args.machine.machineName}`);
-        return port;
+        return this.args.machine.port(service);
     }
 
     /** `address:port` where a service answers on the LAN (its published port, or its listen address on the host network). */

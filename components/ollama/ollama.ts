@@ -44,7 +44,7 @@ export class Ollama extends pulumi.ComponentResource {
         const placed = args.machine.placed;
         const store = args.machine.nasVolumes.models;
         if (store === undefined) throw new Error(`${placed.name} has the inference role but no models volume`);
-        const published = placed.services.find((s) => s.service === "ollama")?.port ?? ollamaPort;
+        const published = args.machine.port("ollama");
         const gpu = ollamaGpu(placed, args.config.images);
 
         this.container = args.machine.container(

@@ -30,8 +30,7 @@ export class OpenWebUi extends pulumi.ComponentResource {
 
     constructor(name: string, args: OpenWebUiArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-platform:openwebui:OpenWebUi", name, {}, opts);
-        const placed = args.machine.placed;
-        const published = placed.services.find((s) => s.service === "open-webui")?.port ?? webUiPort;
+        const published = args.machine.port("open-webui");
 
         this.container = args.machine.container(
             {

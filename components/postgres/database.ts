@@ -1,7 +1,7 @@
 import { majorVersion } from "../../config/images";
 import { PlatformContext, machineWithRole } from "../context";
 import { dataLayout } from "./layout";
-import { PostgresPrimary, publishedPort } from "./primary";
+import { PostgresPrimary } from "./primary";
 import { PostgresReplica } from "./replica";
 
 /**
@@ -31,7 +31,7 @@ export function deployDatabase(context: PlatformContext): void {
                 config: context.config,
                 layout,
                 secrets: context.secrets,
-                primary: { host: primaryMachine.placed.address, port: publishedPort(primaryMachine, "postgres") },
+                primary: { host: primaryMachine.placed.address, port: primaryMachine.port("postgres").external },
             },
             { parent: replicaMachine },
         );

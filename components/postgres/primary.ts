@@ -2,7 +2,6 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { Machine } from "../../machines/machine";
-import { ServiceName } from "../../machines/services";
 import { ContainerSpec } from "../container/spec";
 import { PlatformSecrets } from "../secrets/secrets";
 import { backupDir, backupEnvironment, backupHealthPort } from "./backup";
@@ -27,13 +26,6 @@ export interface PostgresPrimaryArgs {
     readonly secrets: PlatformSecrets;
     /** Whether a replica is placed: the init script then creates its replication slot. */
     readonly withReplica: boolean;
-}
-
-/** The published port of a service placed on the machine. */
-export function publishedPort(machine: Machine, service: ServiceName): number {
-    const port = machine.placed.services.find((s) => s.service === service)?.port;
-    if (port === undefined) throw new Error(`${service} is not placed on ${machine.machineName}`);
-    return port.external;
 }
 
 /**
@@ -71,7 +63,7 @@ export class PostgresPrimary extends pulumi.ComponentResource {
             ],
             secretFiles: passwordFiles(secrets, [superuser, ...passwordRoles]),
             mounts: [{ containerPath: layout.mountPath, volumeName: this.dataVolume.name }],
-            ports: [{ internal: 5432, external: publishedPort(machine, "postgres") }],
+            ports: [{ internal: 5432, external: machine.port("postgres").external }],
             networks: [
                 { name: machine.frontendNetwork.name, aliases: [primaryAlias] },
                 { name: machine.backendNetwork.name, aliases: [primaryAlias] },
@@ -88,7 +80,7 @@ export class PostgresPrimary extends pulumi.ComponentResource {
                 name: "postgres-exporter",
                 image: config.images.postgresExporter,
                 serverAlias: primaryAlias,
-                publishedPort: publishedPort(machine, "postgres-exporter"),
+                publishedPort: machine.port("postgres-exporter").external,
                 network: machine.frontendNetwork.name,
                 password: rolePassword(secrets, "postgres_exporter"),
             }),

@@ -7,7 +7,6 @@ import { PlatformSecrets } from "../secrets/secrets";
 import { renderReplicaEntrypoint, replicaEntrypointPath } from "./bootstrap";
 import { exporterSpec } from "./exporter";
 import { DataLayout } from "./layout";
-import { publishedPort } from "./primary";
 import { replicationRole, replicationSlot, passwordFile } from "./roles";
 import { passwordFiles, rolePassword } from "./secrets";
 import { serverCommand, serverHealthcheck, serverSettings, stopTimeoutSeconds } from "./server";
@@ -60,7 +59,7 @@ export class PostgresReplica extends pulumi.ComponentResource {
             files: [{ path: replicaEntrypointPath, content: renderReplicaEntrypoint(), executable: true }],
             secretFiles: passwordFiles(secrets, [replicationRole]),
             mounts: [{ containerPath: layout.mountPath, volumeName: this.dataVolume.name }],
-            ports: [{ internal: 5432, external: publishedPort(machine, "postgres-replica") }],
+            ports: [{ internal: 5432, external: machine.port("postgres-replica").external }],
             networks: [
                 { name: machine.frontendNetwork.name, aliases: [replicaAlias] },
                 { name: machine.backendNetwork.name, aliases: [replicaAlias] },
@@ -77,7 +76,7 @@ export class PostgresReplica extends pulumi.ComponentResource {
                 name: "postgres-replica-exporter",
                 image: config.images.postgresExporter,
                 serverAlias: replicaAlias,
-                publishedPort: publishedPort(machine, "postgres-replica-exporter"),
+                publishedPort: machine.port("postgres-replica-exporter").external,
                 network: machine.frontendNetwork.name,
                 password: rolePassword(secrets, "postgres_exporter"),
             }),

@@ -3,7 +3,6 @@ import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Machine } from "../../machines/machine";
-import { findService } from "../../machines/placement";
 import { serviceKinds } from "../../machines/services";
 import { PlatformContext } from "../context";
 import { BuildFile, toolsBuildArgs, toolsImageRef } from "./image";
@@ -32,8 +31,6 @@ export class ToolServer extends pulumi.ComponentResource {
     constructor(name: string, args: ToolServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-platform:tools:ToolServer", name, {}, opts);
         const { context, machine } = args;
-        const placed = findService(context.placement, "mcpo", machine.machineName);
-        if (placed?.port === undefined) throw new Error(`mcpo is not placed on ${machine.machineName}`);
         const base = context.config.images.mcpoBase;
         this.imageRef = toolsImageRef(base, buildFiles);
 
@@ -48,7 +45,7 @@ export class ToolServer extends pulumi.ComponentResource {
         );
         machine.image(this.imageRef, build);
 
-        const port = placed.port;
+        const port = machine.port("mcpo");
         machine.container(
             {
                 name: "mcpo",
