@@ -7,6 +7,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/machine-target.sh
 . "$(dirname "$0")/lib/machine-target.sh"
+# shellcheck source=scripts/lib/confirm.sh
+. "$(dirname "$0")/lib/confirm.sh"
 
 usage() {
     cat <<'USAGE'
@@ -45,13 +47,6 @@ urn=$(machine_urn "$stack" "$machine")
 echo "This destroys every resource of machine '${machine}' in stack '${stack}':"
 echo "  ${urn}"
 echo "and every resource that depends on it."
-if [ "$assume_yes" != true ]; then
-    printf 'Type the machine name to confirm: '
-    read -r answer
-    if [ "$answer" != "$machine" ]; then
-        echo "aborted: nothing was destroyed" >&2
-        exit 1
-    fi
-fi
+confirm_typed "$machine" "Type the machine name to confirm" "nothing was destroyed"
 
 pulumi_cli destroy --stack "$stack" --target "$urn" --target-dependents --yes

@@ -7,6 +7,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/service-container.sh
 . "$(dirname "$0")/lib/service-container.sh"
+# shellcheck source=scripts/lib/confirm.sh
+. "$(dirname "$0")/lib/confirm.sh"
 
 usage() {
     cat <<'USAGE'
@@ -51,15 +53,7 @@ fi
 
 echo "This promotes ${container} on ${docker_host:-the local Docker daemon} to a read-write primary."
 echo "It stops following the current primary for good; do it only when the primary is lost."
-if [ "$assume_yes" != true ]; then
-    printf 'Type "promote" to confirm: '
-    answer=""
-    read -r answer || true
-    if [ "$answer" != promote ]; then
-        echo "aborted: nothing changed" >&2
-        exit 1
-    fi
-fi
+confirm_typed promote 'Type "promote" to confirm' "nothing changed"
 
 if [ "$(sql 'SELECT pg_promote(true, 60)')" != t ]; then
     echo "error: pg_promote did not finish within 60 seconds; check the container's log" >&2

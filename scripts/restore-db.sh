@@ -7,6 +7,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/service-container.sh
 . "$(dirname "$0")/lib/service-container.sh"
+# shellcheck source=scripts/lib/confirm.sh
+. "$(dirname "$0")/lib/confirm.sh"
 
 usage() {
     cat <<'USAGE'
@@ -74,15 +76,7 @@ docker_cli exec "$container" sh -c 'test -f "$BACKUP_DIR/$1"' check "$backup" ||
 
 echo "This replaces every object in database '${database}' with the backup '${backup}',"
 echo "through ${container} on ${docker_host:-the local Docker daemon}."
-if [ "$assume_yes" != true ]; then
-    printf 'Type the database name to confirm: '
-    answer=""
-    read -r answer || true
-    if [ "$answer" != "$database" ]; then
-        echo "aborted: nothing changed" >&2
-        exit 1
-    fi
-fi
+confirm_typed "$database" "Type the database name to confirm" "nothing changed"
 
 # One transaction: a failed restore leaves the database as it was.
 # shellcheck disable=SC2016 # expanded by the container's shell
