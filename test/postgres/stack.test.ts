@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { initScriptName } from "../../components/postgres/init";
-import { generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, StackConfig, types } from "../harness/program";
+import { ancestors, generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, StackConfig, types } from "../harness/program";
 
 const homelab = readStackConfig("Pulumi.homelab.yaml");
 const local = readStackConfig("Pulumi.local.yaml");
@@ -22,17 +22,6 @@ const envOf = (c: RegisteredResource) => Object.fromEntries((c.inputs.envs as st
 const volumesOf = (c: RegisteredResource) => c.inputs.volumes as Volume[];
 const portsOf = (c: RegisteredResource) => (c.inputs.ports as Port[] | undefined) ?? [];
 const imageOf = (run: ProgramRun, c: RegisteredResource) => ofType(run, types.image).find((i) => `sha256:${Buffer.from(String(i.inputs.name)).toString("hex").padEnd(64, "0").slice(0, 64)}` === c.inputs.image)?.inputs.name;
-
-/** The chain of parents from a resource up to the stack. */
-function ancestors(run: ProgramRun, resource: RegisteredResource): string[] {
-    const chain: string[] = [];
-    let parent = resource.parent;
-    while (parent !== undefined) {
-        chain.push(parent);
-        parent = run.resources.find((r) => r.name === parent)?.parent;
-    }
-    return chain;
-}
 
 async function runOk(config: StackConfig): Promise<ProgramRun> {
     const run = await runProgram(config);
