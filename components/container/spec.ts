@@ -1,5 +1,6 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { goDuration } from "./duration";
 
 /** A Docker healthcheck; `test` is Docker's form (`["CMD", ...]` or `["CMD-SHELL", "..."]`). */
 export interface Healthcheck {
@@ -87,6 +88,8 @@ export interface ContainerHost {
 }
 
 export const logRotation = { "max-size": "10m", "max-file": "3" } as const;
+/** Docker's own stop timeout, used where a service asks for none. */
+export const defaultStopTimeoutSeconds = 10;
 export const platformLabel = "ai-platform";
 
 export function hasHealthcheck(spec: ContainerSpec): spec is ContainerSpec & { healthcheck: Healthcheck } {
@@ -98,11 +101,15 @@ export function hasHealthcheck(spec: ContainerSpec): spec is ContainerSpec & { h
  * json-file log rotation, labels, ports bound to the LAN address, secrets as files.
  */
 export function containerArgs(host: ContainerHost, spec: ContainerSpec, imageId: pulumi.Input<string>): docker.ContainerArgs {
+    const stopTimeout = spec.stopTimeoutSeconds ?? defaultStopTimeoutSeconds;
     const labels: Record<string, string> = {
         [`${platformLabel}.platform`]: platformLabel,
         [`${platformLabel}.machine`]: host.machine,
         [`${platformLabel}.service`]: spec.name,
-        ...(hasHealthcheck(spec) ? { autoheal: "true" } : { [`${platformLabel}.no-healthcheck`]: (spec.healthcheck as NoHealthcheck).none }),
+        ...(hasHealthcheck(spec)
+            ? // autoheal stops a container with its own 10 s unless the container says otherwise.
+              { autoheal: "true", "autoheal.stop.timeout": String(stopTimeout) }
+            : { [`${platformLabel}.no-healthcheck`]: (spec.healthcheck as NoHealthcheck).none }),
         ...spec.labels,
     };
     const health = hasHealthcheck(spec) ? spec.healthcheck : undefined;
@@ -117,10 +124,11 @@ export function containerArgs(host: ContainerHost, spec: ContainerSpec, imageId:
         labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
         healthcheck: health && {
             tests: [...health.test],
-            interval: health.interval ?? "30s",
-            timeout: health.timeout ?? "10s",
+            // The provider reads durations back in Go's spelling: any other is a change on every up.
+            interval: goDuration(health.interval ?? "30s"),
+            timeout: goDuration(health.timeout ?? "10s"),
             retries: health.retries ?? 3,
-            startPeriod: health.startPeriod ?? "30s",
+            startPeriod: goDuration(health.startPeriod ?? "30s"),
         },
         ports: spec.hostNetwork
             ? undefined
@@ -148,9 +156,12 @@ export function containerArgs(host: ContainerHost, spec: ContainerSpec, imageId:
         devices: spec.devices?.map((hostPath) => ({ hostPath })),
         groupAdds: spec.groupAdds && [...spec.groupAdds],
         gpus: spec.nvidiaGpus ? "all" : undefined,
-        capabilities: spec.capabilities && { adds: [...spec.capabilities] },
+        // The daemon reports capabilities with the CAP_ prefix; without it the provider sees a change and replaces.
+        capabilities: spec.capabilities && { adds: spec.capabilities.map((capability) => (capability.startsWith("CAP_") ? capability : `CAP_${capability}`)) },
         shmSize: spec.shmSizeMb,
         stopTimeout: spec.stopTimeoutSeconds,
+        // On replace and destroy the provider stops with a zero timeout (SIGKILL at once) unless this is set.
+        destroyGraceSeconds: stopTimeout,
         mustRun: true,
         wait: false,
     };

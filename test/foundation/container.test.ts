@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { isPinned } from "../../config/images";
 import { containerArgs, ContainerSpec } from "../../components/container/spec";
+import { goDuration } from "../../components/container/duration";
 
 const host = { machine: "kratos", address: "192.168.10.22" };
 const base: ContainerSpec = { name: "demo", image: "demo/demo:1.0.0", healthcheck: { test: ["CMD", "true"] } };
@@ -66,5 +67,42 @@ describe("image pinning", () => {
         assert.equal(isPinned("ollama/ollama:latest"), false);
         assert.equal(isPinned("ollama/ollama"), false);
         assert.equal(isPinned("registry.local:5000/ollama/ollama"), false);
+    });
+
+    test("spells healthcheck durations as the Docker provider reads them back (Go's Duration.String)", () => {
+        const args = containerArgs(host, { ...base, healthcheck: { test: ["CMD", "true"], interval: "60s", timeout: "5s", startPeriod: "2m" } }, "sha256:1");
+        assert.deepEqual(args.healthcheck, { tests: ["CMD", "true"], interval: "1m0s", timeout: "5s", retries: 3, startPeriod: "2m0s" });
+        const defaults = containerArgs(host, base, "sha256:1");
+        assert.deepEqual(defaults.healthcheck, { tests: ["CMD", "true"], interval: "30s", timeout: "10s", retries: 3, startPeriod: "30s" });
+    });
+
+    test("adds capabilities with the CAP_ prefix the daemon reports them with", () => {
+        const args = containerArgs(host, { ...base, capabilities: ["SYS_ADMIN", "CAP_NET_ADMIN"] }, "sha256:1");
+        assert.deepEqual(args.capabilities, { adds: ["CAP_SYS_ADMIN", "CAP_NET_ADMIN"] });
+    });
+
+    test("gives a container its stop timeout on replace, destroy and autoheal restarts, not a kill", async () => {
+        const database = containerArgs(host, { ...base, stopTimeoutSeconds: 120 }, "sha256:1");
+        assert.equal(database.stopTimeout, 120);
+        assert.equal(database.destroyGraceSeconds, 120);
+        const labels = (await unwrap(database.labels)) as { label: string; value: string }[];
+        assert.equal(labels.find((l) => l.label === "autoheal.stop.timeout")?.value, "120");
+
+        const plain = containerArgs(host, base, "sha256:1");
+        assert.equal(plain.destroyGraceSeconds, 10, "Docker's default grace, not the provider's zero");
+    });
+});
+
+describe("Go duration spelling", () => {
+    test("matches Go's Duration.String for the spellings a stack uses", () => {
+        const cases: [string, string][] = [
+            ["30s", "30s"], ["60s", "1m0s"], ["90s", "1m30s"], ["120s", "2m0s"], ["180s", "3m0s"], ["2m", "2m0s"],
+            ["1h", "1h0m0s"], ["6h", "6h0m0s"], ["1h30m", "1h30m0s"], ["500ms", "500ms"], ["1.5s", "1.5s"], ["0", "0s"], ["3600s", "1h0m0s"],
+        ];
+        assert.deepEqual(cases.map(([input]) => [input, goDuration(input)]), cases);
+    });
+
+    test("refuses a spelling Docker would not parse", () => {
+        for (const bad of ["30", "1 m", "2min", "", "s"]) assert.throws(() => goDuration(bad), /is not a duration/);
     });
 });

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { isPinned } from "../../config/images";
+import { goDuration } from "../../components/container/duration";
 import { ancestors, generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfig, RegisteredResource, runProgram, types } from "../harness/program";
 
 const homelabConfig = readStackConfig("Pulumi.homelab.yaml");
@@ -90,6 +91,30 @@ describe("the homelab stack under mocks", () => {
                 assert.equal(port.ip, addresses[machine], `${container.name} publishes on ${port.ip}`);
             }
         }
+    });
+
+    test("asks for nothing the Docker provider reads back differently, so an unchanged config changes nothing", () => {
+        for (const container of ofType(run, types.container)) {
+            const healthcheck = container.inputs.healthcheck as Record<string, string> | undefined;
+            for (const key of ["interval", "timeout", "startPeriod"]) {
+                if (healthcheck?.[key] !== undefined) assert.equal(healthcheck[key], goDuration(healthcheck[key]), `${container.name} healthcheck.${key}`);
+            }
+            const capabilities = container.inputs.capabilities as { adds?: string[] } | undefined;
+            for (const capability of capabilities?.adds ?? []) assert.match(capability, /^CAP_/, container.name);
+        }
+        const dcgm = ofType(run, types.container).find((c) => c.name === "kratos-dcgm-exporter");
+        assert.deepEqual((dcgm?.inputs.capabilities as { adds: string[] }).adds, ["CAP_SYS_ADMIN"]);
+    });
+
+    test("gives PostgreSQL its full shutdown grace on replace, destroy and autoheal restarts", () => {
+        const databases = ofType(run, types.container).filter((c) => ["postgres", "postgres-replica"].includes(labelsOf(c)["ai-platform.service"]));
+        assert.deepEqual(databases.map((c) => c.name).sort(), ["erebus-postgres", "thanatos-postgres-replica"]);
+        for (const database of databases) {
+            assert.equal(database.inputs.stopTimeout, 120, database.name);
+            assert.equal(database.inputs.destroyGraceSeconds, 120, database.name);
+            assert.equal(labelsOf(database)["autoheal.stop.timeout"], "120", database.name);
+        }
+        for (const container of ofType(run, types.container)) assert.ok(Number(container.inputs.destroyGraceSeconds) >= 10, `${container.name} is killed without grace on replace`);
     });
 
     test("mounts only volumes the program manages on the container's own machine", () => {
