@@ -36,6 +36,18 @@ function formatPath(path: readonly PropertyKey[]): string {
     }, "");
 }
 
+/** Keys whose values may be credentials: their values are never repeated in an error. */
+const mayBeSecret = /key|token|password|secret|url|credential|auth/i;
+
+/** The bad value, as an error can repeat it: scalars in full, nothing of a key that may hold a secret. */
+function describeInput(path: string, input: unknown): string {
+    if (mayBeSecret.test(path)) return "a value not repeated here";
+    if (input === null) return "null";
+    if (Array.isArray(input)) return "a list";
+    if (typeof input === "object") return "an object";
+    return JSON.stringify(input);
+}
+
 function zodIssues(error: z.ZodError): ConfigIssue[] {
     return error.issues.flatMap((issue): ConfigIssue[] => {
         const path = formatPath(issue.path);
@@ -43,13 +55,13 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
             return issue.keys.map((key) => ({ path: path === "" ? key : `${path}.${key}`, message: "is not a known key (check its spelling)" }));
         }
         if (issue.code === "invalid_type" && issue.input === undefined) return [{ path, message: "is required" }];
-        return [{ path: path === "" ? "(root)" : path, message: issue.message }];
+        return [{ path: path === "" ? "(root)" : path, message: `${issue.message} (got ${describeInput(path, issue.input)})` }];
     });
 }
 
 /** Validates raw `ai-platform:*` config values (key without namespace -> parsed JSON). Pure. */
 export function validatePlatform(raw: Readonly<Record<string, unknown>>): ValidationResult {
-    const parsed = platformSchema.safeParse(raw);
+    const parsed = platformSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
     const issues = crossFieldIssues(parsed.data);
     if (issues.length > 0) return { ok: false, issues };

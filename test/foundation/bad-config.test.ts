@@ -95,6 +95,14 @@ describe("a broken stack config stops the program before any resource is registe
         assert.match(lines.join("\n"), /ai-platform:machines\.kratos\.gpu\.vramGb: must be greater than 0/);
     });
 
+    test("a shape problem names the bad value, but never one of a key that may hold a credential", async () => {
+        const run = await runProgram({ ...withMachine("kratos", { gpu: { vendor: "nvidia", vramGb: "twenty-four" } }), fallback: { model: "openai/gpt-4o-mini", apiKey: 12345 } });
+        assert.ok(run.error);
+        assert.match(run.error.message, /ai-platform:machines\.kratos\.gpu\.vramGb: .*expected number.* \(got "twenty-four"\)/);
+        assert.match(run.error.message, /ai-platform:fallback\.apiKey: .*\(got a value not repeated here\)/);
+        assert.doesNotMatch(run.error.message, /12345/);
+    });
+
     test("every rule problem is reported at once, one line each", async () => {
         const config = withMachine("zelus", { address: "10.0.0.14", roles: ["database"] });
         const run = await runProgram({ ...config, models: [{ name: "llama3.3:70b", sizeGb: 43, nodes: ["kratos"] }] });
