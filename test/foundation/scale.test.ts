@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
-import { generateLab } from "../harness/lab";
+import { generateLab } from "../../scripts/bench/lab";
 import { runProgram } from "../harness/program";
 
 test("resources grow linearly with machines: a lab twice as large registers about twice as many", async () => {

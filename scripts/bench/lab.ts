@@ -1,4 +1,5 @@
-import { StackConfig } from "./program";
+/** Stack config keys without the `ai-platform:` namespace, as a stack file holds them. */
+export type StackConfig = Record<string, unknown>;
 
 /**
  * A generated lab of `size` machines (at least 6) in the homelab's shape: one machine per
