@@ -1,4 +1,8 @@
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { isPinned } from "../../config/images";
@@ -100,6 +104,16 @@ describe("Go duration spelling", () => {
             ["1h", "1h0m0s"], ["6h", "6h0m0s"], ["1h30m", "1h30m0s"], ["500ms", "500ms"], ["1.5s", "1.5s"], ["0", "0s"], ["3600s", "1h0m0s"],
         ];
         assert.deepEqual(cases.map(([input]) => [input, goDuration(input)]), cases);
+    });
+
+    test("agrees with Go's own time.Duration.String, which the provider uses to read them back", () => {
+        const spellings = ["30s", "60s", "90s", "120s", "180s", "2m", "1h", "6h", "1h30m", "500ms", "1.5s", "0", "3600s", "45s", "100ms", "2h45m", "86400s"];
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "go-duration-"));
+        const program = path.join(dir, "main.go");
+        fs.writeFileSync(program, 'package main\n\nimport (\n\t"fmt"\n\t"os"\n\t"time"\n)\n\nfunc main() {\n\tfor _, arg := range os.Args[1:] {\n\t\td, err := time.ParseDuration(arg)\n\t\tif err != nil {\n\t\t\tpanic(err)\n\t\t}\n\t\tfmt.Println(d.String())\n\t}\n}\n');
+        const fromGo = execFileSync("go", ["run", program, ...spellings], { encoding: "utf8", env: { ...process.env, GO111MODULE: "off" } }).trim().split("\n");
+        fs.rmSync(dir, { recursive: true, force: true });
+        assert.deepEqual(spellings.map(goDuration), fromGo);
     });
 
     test("refuses a spelling Docker would not parse", () => {
