@@ -130,17 +130,28 @@ export class Machine extends pulumi.ComponentResource {
         );
     }
 
+    /**
+     * The volume behind a NAS export: NFS with a NAS. Without one it is local to this machine and
+     * retained when the machine goes (a model store is costly to pull again; backups are the point):
+     * the local volume `ai-<export>`, or for backups the directory `postgres.backupHostPath` when set.
+     */
     private nasVolume(exportName: NasExport): docker.Volume {
         const nas = this.config.nas;
-        const args: docker.VolumeArgs =
-            nas === undefined
-                ? { name: `ai-${exportName}`, driver: "local", labels: this.labels(exportName) }
-                : {
-                      name: `ai-nas-${exportName}`,
-                      driver: "local",
-                      driverOpts: { type: "nfs", o: `addr=${nas.address},rw,nfsvers=${nas.nfsVersion},hard,noatime`, device: `:${nas.exports[exportName]}` },
-                      labels: this.labels(exportName),
-                  };
+        if (nas === undefined) {
+            const hostPath = exportName === "backups" ? this.config.postgres.backupHostPath : undefined;
+            const bind = hostPath === undefined ? {} : { driverOpts: { type: "none", o: "bind", device: hostPath } };
+            return new docker.Volume(
+                `${this.machineName}-${exportName}`,
+                { name: `ai-${exportName}`, driver: "local", ...bind, labels: this.labels(exportName) },
+                { parent: this, provider: this.provider, retainOnDelete: true },
+            );
+        }
+        const args: docker.VolumeArgs = {
+            name: `ai-nas-${exportName}`,
+            driver: "local",
+            driverOpts: { type: "nfs", o: `addr=${nas.address},rw,nfsvers=${nas.nfsVersion},hard,noatime`, device: `:${nas.exports[exportName]}` },
+            labels: this.labels(exportName),
+        };
         return new docker.Volume(`${this.machineName}-${exportName}`, args, { parent: this, provider: this.provider });
     }
 
