@@ -6,6 +6,8 @@ import { hostAgentSpecs } from "./agents";
 import { NasExport, PlacedMachine, PlacedService } from "./placement";
 import { ServiceName, ServicePort } from "./services";
 import { preflightCommand } from "./preflight-command";
+import { firewallCommand } from "./firewall-command";
+import { MachineFirewall } from "../components/firewall/policy";
 
 /** SSH options for the Docker provider: it opens a session per operation, so share one and keep it alive. */
 export const sshOptions = [
@@ -23,6 +25,8 @@ export interface MachineArgs {
     readonly config: PlatformConfig;
     /** The SSH private key (the user's secret ssh.privateKey) for the preflight check; ssh-agent when absent. */
     readonly sshPrivateKey?: pulumi.Input<string>;
+    /** This machine's host firewall (components/firewall); absent when it is switched off or not needed. */
+    readonly firewall?: MachineFirewall;
 }
 
 /**
@@ -45,6 +49,8 @@ export class Machine extends pulumi.ComponentResource {
     public readonly nasVolumes: Readonly<Partial<Record<NasExport, docker.Volume>>>;
     /** Checks Docker, the GPU stack and the NAS exports on the machine; every container here waits for it. */
     public readonly preflight: pulumi.CustomResource;
+    /** Installs the host firewall (after the preflight); every container here waits for it. */
+    public readonly firewall?: pulumi.CustomResource;
     private readonly config: PlatformConfig;
     private readonly images = new Map<string, docker.RemoteImage>();
 
@@ -54,6 +60,7 @@ export class Machine extends pulumi.ComponentResource {
         this.placed = args.placed;
         this.config = args.config;
         this.preflight = preflightCommand(args.placed, args.config, args.sshPrivateKey, this);
+        this.firewall = args.firewall && firewallCommand(args.placed, args.firewall, args.config, args.sshPrivateKey, this.preflight, this);
 
         const sshHost = args.placed.dockerHost.startsWith("ssh://");
         this.provider = new docker.Provider(`${name}-docker`, { host: args.placed.dockerHost, sshOpts: sshHost ? sshOptions : undefined }, { parent: this });
@@ -102,7 +109,7 @@ export class Machine extends pulumi.ComponentResource {
         return new docker.Container(
             `${this.machineName}-${spec.name}`,
             containerArgs({ machine: this.machineName, address: this.placed.address }, { ...spec, mounts }, image.imageId),
-            { ...opts, parent, provider: this.provider, dependsOn: withPreflight(this.preflight, opts?.dependsOn) },
+            { ...opts, parent, provider: this.provider, dependsOn: [...withPreflight(this.preflight, opts?.dependsOn), ...(this.firewall ? [this.firewall] : [])] },
         );
     }
 
