@@ -67,6 +67,12 @@ export function renderApplyScript(fw: MachineFirewall): string {
 set -eu
 machine=${quote(fw.machine)}
 address=${quote(fw.address)}
+for tool in ip iptables iptables-restore; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "firewall $machine: $tool is not installed; fix: install iptables and iproute2 (apt-get install iptables iproute2), or set firewall.enabled: false" >&2
+        exit 1
+    fi
+done
 lan_if=$(ip -o -4 addr show | awk -v address="$address" '{ split($4, cidr, "/"); if (cidr[1] == address) { print $2; exit } }')
 if [ -z "$lan_if" ]; then
     echo "firewall $machine: no interface holds $address; nothing was changed" >&2
