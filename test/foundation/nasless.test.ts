@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { validatePlatform } from "../../config/platform";
+import { place } from "../../machines/placement";
 import { ofType, ProgramRun, readStackConfig, RegisteredResource, runProgram, StackConfig, types } from "../harness/program";
 
 /** The homelab's ten machines without a NAS: every model store and the backups are local to their machine. */
@@ -86,5 +88,25 @@ describe("a lab without a NAS and postgres.backupHostPath", () => {
         assert.ok(backups);
         assert.deepEqual(backups.inputs.driverOpts, { type: "none", o: "bind", device: "/srv/ai-backups" });
         assert.equal(backups.retainOnDelete, true);
+    });
+});
+
+describe("placement without a NAS", () => {
+    test("makes every inference machine the writer of its own store, and no machine the writer of a shared one", () => {
+        const result = validatePlatform(nasless);
+        assert.ok(result.ok);
+        const placement = place(result.config);
+        assert.equal(placement.sharedModelStore, false);
+        assert.equal(placement.modelStoreWriter, undefined);
+        assert.deepEqual(placement.machines.filter((m) => m.modelStoreWriter).map((m) => m.name).sort(), [...inferenceMachines].sort());
+        assert.deepEqual(placement.machines.find((m) => m.name === "erebus")?.mounts, ["backups"]);
+    });
+
+    test("keeps the single shared writer with a NAS", () => {
+        const result = validatePlatform(homelab);
+        assert.ok(result.ok);
+        const placement = place(result.config);
+        assert.equal(placement.sharedModelStore, true);
+        assert.deepEqual(placement.machines.filter((m) => m.modelStoreWriter).map((m) => m.name), ["orpheus"]);
     });
 });
