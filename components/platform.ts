@@ -12,6 +12,7 @@ import { deployDatabase } from "./postgres/database";
 import { deployInference } from "./ollama/inference";
 import { PlatformSecrets } from "./secrets/secrets";
 import { deployTools } from "./tools/tools";
+import { firewallPolicy, isLoopback } from "./firewall/policy";
 
 /** The stack outputs; endpoints are plain values, credentials are secrets. */
 export interface PlatformOutputs {
@@ -33,7 +34,16 @@ export function buildPlatform(config: PlatformConfig, userSecrets: UserSecrets):
     const placement = place(config);
     const catalog = buildCatalog(placement, config.domain);
     const secrets = new PlatformSecrets("platform");
-    const machines = new Map(placement.machines.map((placed) => [placed.name, new Machine(placed.name, { placed, config, sshPrivateKey: userSecrets.sshPrivateKey })]));
+    // Loopback machines (the local stack) answer themselves alone: no host firewall to manage there.
+    const firewalls = new Map(
+        (config.firewall.enabled ? firewallPolicy(placement, config) : []).filter((fw) => !isLoopback(fw.address)).map((fw) => [fw.machine, fw]),
+    );
+    const machines = new Map(
+        placement.machines.map((placed) => [
+            placed.name,
+            new Machine(placed.name, { placed, config, sshPrivateKey: userSecrets.sshPrivateKey, firewall: firewalls.get(placed.name) }),
+        ]),
+    );
     const context: PlatformContext = { config, placement, catalog, secrets, userSecrets, machines };
 
     // Service families. Each places its components under the Machine that runs them.

@@ -61,6 +61,7 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
 
 /** Validates raw `ai-platform:*` config values (key without namespace -> parsed JSON). Pure. */
 export function validatePlatform(raw: Readonly<Record<string, unknown>>): ValidationResult {
+    // reportInput: a value of the wrong type (not only a missing one) is told apart from a missing key.
     const parsed = platformSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
     const issues = crossFieldIssues(parsed.data);

@@ -122,16 +122,16 @@ export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
     }
 
     const writer = config.ollama.modelStoreWriter;
-    if (writer !== undefined && !machinesWithRole(config, "inference").includes(writer)) {
+    if (writer !== undefined && config.nas === undefined) {
+        add("ollama.modelStoreWriter", "applies to the shared model store on a NAS; without nas every inference machine pulls into its own local store: remove it");
+    } else if (writer !== undefined && !machinesWithRole(config, "inference").includes(writer)) {
         add("ollama.modelStoreWriter", `${writer} is not an enabled machine with the inference role`);
+    }
+    if (config.postgres.backupHostPath !== undefined && config.nas !== undefined) {
+        add("postgres.backupHostPath", `applies to a lab without a NAS; with nas the backups go to its export ${config.nas.exports.backups}: remove one of them`);
     }
     for (const key of Object.keys(config.ports)) {
         if (!movablePorts.includes(key)) add(`ports.${key}`, `is not a service port; ports are ${movablePorts.join(", ")}`);
-    }
-
-    const enabledCount = Object.values(config.machines).filter((m) => m.enabled).length;
-    if (config.nas === undefined && enabledCount > 1) {
-        add("nas", "is required when more than one machine is enabled: models and backups live on the NAS exports");
     }
 
     const seenModels = new Set<string>();

@@ -90,6 +90,10 @@ export const platformSchema = z.strictObject({
         })
         .optional(),
     machines: z.record(z.string(), machineSchema),
+    /** The operator's workstations: admitted to every published port (see docs/firewall.md). */
+    adminCidrs: z.array(z.cidrv4({ error: "must be an IPv4 CIDR such as 192.168.10.50/32" })).default([]),
+    /** The host firewall each machine gets from the service graph; `enabled: false` leaves every host's packet filter alone. */
+    firewall: z.strictObject({ enabled: z.boolean({ error: "must be true or false" }).default(true) }).prefault({}),
     models: z.array(modelSchema).default([]),
     fallback: z
         .strictObject({
@@ -134,6 +138,8 @@ export const platformSchema = z.strictObject({
             backupKeepMonths: z.number().int().min(0).default(6),
             /** WAL (GB) the replica's slot may hold on the primary before it is dropped (a long-dead replica must not fill the disk). */
             maxSlotWalKeepSizeGb: z.number().int().min(1).default(10),
+            /** Without a NAS: a directory on the database machine for the backups (default: the local volume ai-backups). */
+            backupHostPath: absolutePath.optional(),
         })
         .prefault({}),
     edge: z

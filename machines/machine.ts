@@ -6,6 +6,8 @@ import { hostAgentSpecs } from "./agents";
 import { NasExport, PlacedMachine, PlacedService } from "./placement";
 import { ServiceName, ServicePort } from "./services";
 import { preflightCommand } from "./preflight-command";
+import { firewallCommand } from "./firewall-command";
+import { MachineFirewall } from "../components/firewall/policy";
 
 /** SSH options for the Docker provider: it opens a session per operation, so share one and keep it alive. */
 export const sshOptions = [
@@ -23,6 +25,8 @@ export interface MachineArgs {
     readonly config: PlatformConfig;
     /** The SSH private key (the user's secret ssh.privateKey) for the preflight check; ssh-agent when absent. */
     readonly sshPrivateKey?: pulumi.Input<string>;
+    /** This machine's host firewall (components/firewall); absent when it is switched off or not needed. */
+    readonly firewall?: MachineFirewall;
 }
 
 /**
@@ -45,6 +49,8 @@ export class Machine extends pulumi.ComponentResource {
     public readonly nasVolumes: Readonly<Partial<Record<NasExport, docker.Volume>>>;
     /** Checks Docker, the GPU stack and the NAS exports on the machine; every container here waits for it. */
     public readonly preflight: pulumi.CustomResource;
+    /** Installs the host firewall (after the preflight); every container here waits for it. */
+    public readonly firewall?: pulumi.CustomResource;
     private readonly config: PlatformConfig;
     private readonly images = new Map<string, docker.RemoteImage>();
 
@@ -54,6 +60,7 @@ export class Machine extends pulumi.ComponentResource {
         this.placed = args.placed;
         this.config = args.config;
         this.preflight = preflightCommand(args.placed, args.config, args.sshPrivateKey, this);
+        this.firewall = args.firewall && firewallCommand(args.placed, args.firewall, args.config, args.sshPrivateKey, this.preflight, this);
 
         const sshHost = args.placed.dockerHost.startsWith("ssh://");
         this.provider = new docker.Provider(`${name}-docker`, { host: args.placed.dockerHost, sshOpts: sshHost ? sshOptions : undefined }, { parent: this });
@@ -102,7 +109,7 @@ export class Machine extends pulumi.ComponentResource {
         return new docker.Container(
             `${this.machineName}-${spec.name}`,
             containerArgs({ machine: this.machineName, address: this.placed.address }, { ...spec, mounts }, image.imageId),
-            { ...opts, parent, provider: this.provider, dependsOn: withPreflight(this.preflight, opts?.dependsOn) },
+            { ...opts, parent, provider: this.provider, dependsOn: [...withPreflight(this.preflight, opts?.dependsOn), ...(this.firewall ? [this.firewall] : [])] },
         );
     }
 
@@ -130,17 +137,28 @@ export class Machine extends pulumi.ComponentResource {
         );
     }
 
+    /**
+     * The volume behind a NAS export: NFS with a NAS. Without one it is local to this machine and
+     * retained when the machine goes (a model store is costly to pull again; backups are the point):
+     * the local volume `ai-<export>`, or for backups the directory `postgres.backupHostPath` when set.
+     */
     private nasVolume(exportName: NasExport): docker.Volume {
         const nas = this.config.nas;
-        const args: docker.VolumeArgs =
-            nas === undefined
-                ? { name: `ai-${exportName}`, driver: "local", labels: this.labels(exportName) }
-                : {
-                      name: `ai-nas-${exportName}`,
-                      driver: "local",
-                      driverOpts: { type: "nfs", o: `addr=${nas.address},rw,nfsvers=${nas.nfsVersion},hard,noatime`, device: `:${nas.exports[exportName]}` },
-                      labels: this.labels(exportName),
-                  };
+        if (nas === undefined) {
+            const hostPath = exportName === "backups" ? this.config.postgres.backupHostPath : undefined;
+            const bind = hostPath === undefined ? {} : { driverOpts: { type: "none", o: "bind", device: hostPath } };
+            return new docker.Volume(
+                `${this.machineName}-${exportName}`,
+                { name: `ai-${exportName}`, driver: "local", ...bind, labels: this.labels(exportName) },
+                { parent: this, provider: this.provider, retainOnDelete: true },
+            );
+        }
+        const args: docker.VolumeArgs = {
+            name: `ai-nas-${exportName}`,
+            driver: "local",
+            driverOpts: { type: "nfs", o: `addr=${nas.address},rw,nfsvers=${nas.nfsVersion},hard,noatime`, device: `:${nas.exports[exportName]}` },
+            labels: this.labels(exportName),
+        };
         return new docker.Volume(`${this.machineName}-${exportName}`, args, { parent: this, provider: this.provider });
     }
 

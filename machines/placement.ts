@@ -15,7 +15,7 @@ export interface PlacedService {
     readonly extraPorts: Readonly<Record<string, ServicePort>>;
 }
 
-/** The NAS exports a machine mounts. */
+/** The NAS exports a machine mounts (local volumes of the same names in a lab without a NAS). */
 export type NasExport = "models" | "backups";
 
 /** An enabled machine and everything placed on it. */
@@ -31,7 +31,10 @@ export interface PlacedMachine {
     readonly mounts: readonly NasExport[];
     /** Ollama models this machine serves (empty unless it has the inference role). */
     readonly models: readonly string[];
-    /** True on the one inference machine that pulls into and prunes the shared model store. */
+    /**
+     * True where this machine pulls into and prunes its model store: the one writer of the NAS's
+     * shared store, or, in a lab without a NAS, every inference machine (each keeps its own store).
+     */
     readonly modelStoreWriter: boolean;
 }
 
@@ -41,8 +44,10 @@ export interface Placement {
     readonly services: readonly PlacedService[];
     /** Model name -> the enabled machines serving it, in config order (a model whose nodes are all disabled is absent). */
     readonly modelNodes: Readonly<Record<string, readonly string[]>>;
-    /** The inference machine that pulls models into the shared store, if any. */
+    /** The inference machine that pulls models into the shared store, if any (none without a NAS: each node keeps its own). */
     readonly modelStoreWriter?: string;
+    /** Whether the inference machines share one model store (the NAS `models` export) or each keep a local one. */
+    readonly sharedModelStore: boolean;
 }
 
 function defaultDockerHost(config: PlatformConfig, address: string): string {
@@ -66,7 +71,8 @@ function runsOn(role: ReturnType<typeof serviceKind>["role"], roles: readonly Ro
 export function place(config: PlatformConfig): Placement {
     const enabled = Object.entries(config.machines).filter(([, machine]) => machine.enabled);
     const inferenceNames = enabled.filter(([, m]) => m.roles.includes("inference")).map(([name]) => name);
-    const modelStoreWriter = config.ollama.modelStoreWriter ?? [...inferenceNames].sort()[0];
+    const sharedModelStore = config.nas !== undefined;
+    const modelStoreWriter = sharedModelStore ? (config.ollama.modelStoreWriter ?? [...inferenceNames].sort()[0]) : undefined;
 
     const enabledNames = new Set(enabled.map(([name]) => name));
     const modelNodes: Record<string, string[]> = {};
@@ -106,7 +112,7 @@ export function place(config: PlatformConfig): Placement {
             services,
             mounts,
             models: config.models.filter((model) => model.nodes.includes(name)).map((model) => model.name),
-            modelStoreWriter: name === modelStoreWriter,
+            modelStoreWriter: sharedModelStore ? name === modelStoreWriter : machine.roles.includes("inference"),
         };
     });
 
@@ -115,6 +121,7 @@ export function place(config: PlatformConfig): Placement {
         services: machines.flatMap((machine) => machine.services),
         modelNodes,
         modelStoreWriter,
+        sharedModelStore,
     };
 }
 

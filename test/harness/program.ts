@@ -19,6 +19,10 @@ export interface RegisteredResource {
     readonly parentType?: string;
     readonly provider?: string;
     readonly custom: boolean;
+    /** Resource options the engine receives: kept on delete, replaced delete-first, and the names of the resources it depends on. */
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
+    readonly dependsOn: readonly string[];
 }
 
 export interface ProgramRun {
@@ -57,6 +61,31 @@ const newUrn = monitorPrototype.newUrn;
 monitorPrototype.newUrn = function (this: unknown, parent: string, type: string, name: string): string {
     parentUrns.set(`${type}::${name}`, parent);
     return newUrn.call(this, parent, type, name);
+};
+
+/** The options of each registration, as the request to the engine carries them (mocks do not pass them to newResource). */
+interface RegistrationOptions {
+    readonly retainOnDelete: boolean;
+    readonly deleteBeforeReplace: boolean;
+    readonly dependsOn: readonly string[];
+}
+const registrationOptions = new Map<string, RegistrationOptions>();
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getRetainondelete(): boolean;
+    getDeletebeforereplace(): boolean;
+    getDependenciesList(): string[];
+}
+const registerPrototype = MockMonitor.prototype as unknown as { registerResource(req: RegisterRequest, callback: unknown): Promise<void> };
+const registerResource = registerPrototype.registerResource;
+registerPrototype.registerResource = function (this: unknown, req: RegisterRequest, callback: unknown): Promise<void> {
+    registrationOptions.set(`${req.getType()}::${req.getName()}`, {
+        retainOnDelete: req.getRetainondelete(),
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        dependsOn: req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2)),
+    });
+    return registerResource.call(this, req, callback);
 };
 
 function parentOf(type: string, name: string): { parent?: string; parentType?: string } {
@@ -116,11 +145,12 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
 export async function runProgram(config: StackConfig, options: { secretKeys?: string[] } = {}): Promise<ProgramRun> {
     const resources: RegisteredResource[] = [];
     parentUrns.clear();
+    registrationOptions.clear();
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
                 const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
-                resources.push({ type: args.type, name: args.name, inputs, rawInputs: args.inputs, custom: args.custom ?? true, provider: args.provider });
+                resources.push({ type: args.type, name: args.name, inputs, rawInputs: args.inputs, custom: args.custom ?? true, provider: args.provider, retainOnDelete: false, deleteBeforeReplace: false, dependsOn: [] });
                 return { id: args.custom === false ? "" : `${args.name}-id`, state: mockState(args.type, args.name, args.inputs) };
             },
             call(args) {
@@ -163,7 +193,7 @@ export async function runProgram(config: StackConfig, options: { secretKeys?: st
 }
 
 function withParents(resources: RegisteredResource[]): RegisteredResource[] {
-    return resources.map((r) => ({ ...r, ...parentOf(r.type, r.name) }));
+    return resources.map((r) => ({ ...r, ...registrationOptions.get(`${r.type}::${r.name}`), ...parentOf(r.type, r.name) }));
 }
 
 /**
@@ -188,4 +218,5 @@ export const types = {
     image: "docker:index/remoteImage:RemoteImage",
     password: "random:index/randomPassword:RandomPassword",
     command: "command:remote:Command",
+    localCommand: "command:local:Command",
 } as const;
