@@ -32,6 +32,9 @@ export function credentialFilesSupported(image: string): boolean {
     return Number(version[1]) > 0 || Number(version[2]) >= 27;
 }
 
+/** Slack's message text: each alert's summary (every platform rule has one). */
+export const slackText = "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}";
+
 /** A secret file of the credential-file layout: its path, and its content from the receiver's secrets. */
 export interface AlertmanagerSecretFile {
     readonly path: string;
@@ -97,7 +100,8 @@ function integration(receiver: AlertReceiver, index: number, severity: Severity,
     const resolved = { send_resolved: receiver.sendResolved };
     switch (receiver.type) {
         case "slack":
-            return ["slack_configs", { ...resolved, ...option("api_url", secret), ...(receiver.channel === undefined ? {} : { channel: receiver.channel }) }];
+            // Alertmanager's default Slack text is empty: the message would carry the title only, not what is wrong.
+            return ["slack_configs", { ...resolved, ...option("api_url", secret), ...(receiver.channel === undefined ? {} : { channel: receiver.channel }), text: slackText }];
         case "discord":
             return ["discord_configs", { ...resolved, ...option("webhook_url", secret) }];
         case "telegram":
