@@ -52,7 +52,8 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
 
 /** Validates raw `ai-platform:*` config values (key without namespace -> parsed JSON). Pure. */
 export function validatePlatform(raw: Readonly<Record<string, unknown>>): ValidationResult {
-    const parsed = platformSchema.safeParse(raw);
+    // reportInput: without it no issue carries its input, and every wrong type would read "is required" below.
+    const parsed = platformSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
     const issues = crossFieldIssues(parsed.data);
     if (issues.length > 0) return { ok: false, issues };

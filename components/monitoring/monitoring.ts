@@ -111,8 +111,9 @@ export class Monitoring extends pulumi.ComponentResource {
 
     /**
      * alertmanager.yml and the receivers' secrets. Where the image reads `*_file` options, the
-     * config names secret files and holds no secret itself (a plain upload, readable in a
-     * preview's diff); an older image gets the secrets inline, and the whole file is a secret.
+     * config names secret files and holds no secret itself, so Alertmanager's status page and API
+     * (open on its LAN port) show none; an older image gets the secrets inline, and the whole file
+     * is a secret upload.
      */
     private alertmanagerConfig(): Pick<ContainerSpec, "files" | "secretFiles"> {
         const { config, userSecrets } = this.args.context;
