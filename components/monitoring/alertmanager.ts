@@ -54,21 +54,31 @@ function ntfyUrl(topicUrl: string, severity: Severity): string {
     return `${topicUrl}?template=alertmanager&priority=${ntfyPriority[severity]}`;
 }
 
-/** Each secret a receiver needs, as (option name stem, file name, value). One file per value, so a URL that differs by severity has one per severity. */
-function secretsOf(receiver: AlertReceiver, index: number, severity: Severity): { file: string; value: (c: ReceiverCredentials) => string }[] {
+/** A secret of one receiver for one severity: the file it goes to, and its value from the receiver's secrets. */
+interface ReceiverSecret {
+    readonly file: string;
+    readonly value: (credentials: ReceiverCredentials) => string;
+}
+
+/**
+ * The secrets a receiver has, by role: `main` (URL, bot token or SMTP password) and `token`
+ * (ntfy's access token); an optional one that is not set is absent. One file per value, so a URL
+ * that differs by severity (ntfy's priority) has one file per severity.
+ */
+function secretsOf(receiver: AlertReceiver, index: number, severity: Severity): { main?: ReceiverSecret; token?: ReceiverSecret } {
     const base = `${index}-${receiver.type}`;
     switch (receiver.type) {
         case "ntfy":
-            return [
-                { file: `${base}-url-${severity}`, value: (c) => ntfyUrl(required(c, "url", index), severity) },
-                { file: `${base}-token`, value: (c) => required(c, "token", index) },
-            ];
+            return {
+                main: { file: `${base}-url-${severity}`, value: (c) => ntfyUrl(required(c, "url", index), severity) },
+                token: receiver.hasToken ? { file: `${base}-token`, value: (c) => required(c, "token", index) } : undefined,
+            };
         case "telegram":
-            return [{ file: `${base}-bot-token`, value: (c) => required(c, "botToken", index) }];
+            return { main: { file: `${base}-bot-token`, value: (c) => required(c, "botToken", index) } };
         case "email":
-            return [{ file: `${base}-password`, value: (c) => required(c, "password", index) }];
+            return { main: receiver.hasPassword ? { file: `${base}-password`, value: (c) => required(c, "password", index) } : undefined };
         default:
-            return [{ file: `${base}-url`, value: (c) => required(c, "url", index) }];
+            return { main: { file: `${base}-url`, value: (c) => required(c, "url", index) } };
     }
 }
 
@@ -77,10 +87,9 @@ export function alertmanagerSecretFiles(receivers: readonly AlertReceiver[], dir
     const files = new Map<string, AlertmanagerSecretFile>();
     receivers.forEach((receiver, index) => {
         for (const severity of receiver.severities) {
-            for (const secret of secretsOf(receiver, index, severity)) {
-                if (secret.file.endsWith("-token") && receiver.type === "ntfy" && !receiver.hasToken) continue;
-                if (secret.file.endsWith("-password") && receiver.type === "email" && !receiver.hasPassword) continue;
-                files.set(secret.file, { path: `${directory}/${secret.file}`, receiver: index, content: secret.value });
+            const { main, token } = secretsOf(receiver, index, severity);
+            for (const secret of [main, token]) {
+                if (secret !== undefined) files.set(secret.file, { path: `${directory}/${secret.file}`, receiver: index, content: secret.value });
             }
         }
     });
@@ -95,17 +104,17 @@ function secretOption(source: CredentialSource, name: string, file: string, valu
 /** One receiver entry's integration config for one severity, under its Alertmanager key. */
 function integration(receiver: AlertReceiver, index: number, severity: Severity, source: CredentialSource): [string, Record<string, unknown>] {
     const credentials = "inline" in source ? (source.inline[index] ?? {}) : {};
-    const [secret, extra] = secretsOf(receiver, index, severity);
-    const option = (name: string, s: typeof secret) => secretOption(source, name, s.file, () => s.value(credentials));
+    const { main, token } = secretsOf(receiver, index, severity);
+    const option = (name: string, secret: ReceiverSecret | undefined) => (secret === undefined ? {} : secretOption(source, name, secret.file, () => secret.value(credentials)));
     const resolved = { send_resolved: receiver.sendResolved };
     switch (receiver.type) {
         case "slack":
             // Alertmanager's default Slack text is empty: the message would carry the title only, not what is wrong.
-            return ["slack_configs", { ...resolved, ...option("api_url", secret), ...(receiver.channel === undefined ? {} : { channel: receiver.channel }), text: slackText }];
+            return ["slack_configs", { ...resolved, ...option("api_url", main), ...(receiver.channel === undefined ? {} : { channel: receiver.channel }), text: slackText }];
         case "discord":
-            return ["discord_configs", { ...resolved, ...option("webhook_url", secret) }];
+            return ["discord_configs", { ...resolved, ...option("webhook_url", main) }];
         case "telegram":
-            return ["telegram_configs", { ...resolved, ...(receiver.apiUrl === undefined ? {} : { api_url: receiver.apiUrl }), ...option("bot_token", secret), chat_id: receiver.chatId }];
+            return ["telegram_configs", { ...resolved, ...(receiver.apiUrl === undefined ? {} : { api_url: receiver.apiUrl }), ...option("bot_token", main), chat_id: receiver.chatId }];
         case "email":
             return [
                 "email_configs",
@@ -116,15 +125,15 @@ function integration(receiver: AlertReceiver, index: number, severity: Severity,
                     smarthost: receiver.smarthost,
                     require_tls: receiver.requireTls,
                     ...(receiver.username === undefined ? {} : { auth_username: receiver.username }),
-                    ...(receiver.hasPassword ? option("auth_password", secret) : {}),
+                    ...option("auth_password", main),
                 },
             ];
         case "ntfy": {
-            const auth = receiver.hasToken ? { http_config: { authorization: { type: "Bearer", ...option("credentials", extra) } } } : {};
-            return ["webhook_configs", { ...resolved, ...option("url", secret), ...auth }];
+            const auth = token === undefined ? {} : { http_config: { authorization: { type: "Bearer", ...option("credentials", token) } } };
+            return ["webhook_configs", { ...resolved, ...option("url", main), ...auth }];
         }
         case "webhook":
-            return ["webhook_configs", { ...resolved, ...option("url", secret) }];
+            return ["webhook_configs", { ...resolved, ...option("url", main) }];
     }
 }
 
