@@ -167,12 +167,23 @@ function describeBinary(binary: AlertmanagerBinary): void {
             assert.match(subjects[1], /InstanceDown/);
         });
 
+        // Last: it adds deliveries the counts above do not expect.
+        test("resolving the critical alert notifies its receivers again (sendResolved), in each service's shape", async () => {
+            await postAlerts(alertmanager.url, [{ ...critical, endsAt: new Date().toISOString() }]);
+            const resolved = (service: string) => byService(service).filter((d) => /resolved|RESOLVED/.test(d.body));
+            await waitFor("resolved notifications to Slack, ntfy and the webhook", () => (["slack", "ntfy", "webhook"].every((s) => resolved(s).length > 0) ? true : undefined));
+            assert.match(resolved("slack")[0].text, /\[RESOLVED\] InstanceDown/);
+            assert.match(resolved("ntfy")[0].text, /^Resolved: InstanceDown/);
+            for (const delivery of sinks.deliveries) assert.deepEqual(delivery.problems, [], delivery.service);
+        });
+
         if (binary.credentialFiles) {
-            test("with secret files, alertmanager.yml and Alertmanager's status API hold no secret", async () => {
+            test("with secret files, alertmanager.yml, Alertmanager's status API and its debug log hold no secret", async () => {
                 const status = await (await fetch(`${alertmanager.url}/api/v2/status`)).text();
                 for (const value of Object.values(secrets)) {
                     assert.ok(!configText.includes(value), `alertmanager.yml holds ${value}`);
                     assert.ok(!status.includes(value), `/api/v2/status shows ${value}`);
+                    assert.ok(!alertmanager.logs().includes(value), `the log shows ${value}`);
                 }
             });
         }

@@ -95,6 +95,8 @@ export async function startAlertmanager(binary: AlertmanagerBinary, configFile: 
 export interface TestAlert {
     readonly labels: Record<string, string>;
     readonly annotations?: Record<string, string>;
+    /** In the past: the alert is resolved. */
+    readonly endsAt?: string;
 }
 
 /** Posts alerts to Alertmanager's v2 API, as Prometheus does. */
@@ -102,7 +104,7 @@ export async function postAlerts(url: string, alerts: readonly TestAlert[]): Pro
     const response = await fetch(`${url}/api/v2/alerts`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify(alerts.map((a) => ({ labels: a.labels, annotations: a.annotations ?? {}, generatorURL: "http://prometheus.lab.internal/graph" }))),
+        body: JSON.stringify(alerts.map((a) => ({ labels: a.labels, annotations: a.annotations ?? {}, generatorURL: "http://prometheus.lab.internal/graph", ...(a.endsAt === undefined ? {} : { endsAt: a.endsAt }) }))),
     });
     if (!response.ok) throw new Error(`POST /api/v2/alerts: ${response.status} ${await response.text()}`);
 }
