@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { ReceiverCredentials } from "./alerts";
 import { formatIssues, PlatformConfig, validatePlatform } from "./platform";
 
 export const configNamespace = "ai-platform";
@@ -10,7 +11,8 @@ const stringKeys = new Set(["domain", "lanCidr"]);
 export interface UserSecrets {
     readonly sshPrivateKey?: pulumi.Output<string>;
     readonly fallbackApiKey?: pulumi.Output<string>;
-    readonly alertWebhookUrl?: pulumi.Output<string>;
+    /** The secrets of each `monitoring.alerts` receiver, by index, as one secret each. */
+    readonly alertCredentials: readonly pulumi.Output<ReceiverCredentials>[];
     /** ACME DNS provider credentials: names are plain, values secret. */
     readonly acmeCredentials: Readonly<Record<string, pulumi.Output<string>>>;
 }
@@ -56,7 +58,7 @@ export function loadConfig(): LoadedConfig {
         secrets: {
             sshPrivateKey: asSecret(result.secrets.sshPrivateKey),
             fallbackApiKey: asSecret(result.secrets.fallbackApiKey),
-            alertWebhookUrl: asSecret(result.secrets.alertWebhookUrl),
+            alertCredentials: result.secrets.alertCredentials.map((credentials) => pulumi.secret(credentials)),
             acmeCredentials: Object.fromEntries(Object.entries(result.secrets.acmeCredentials ?? {}).map(([name, value]) => [name, pulumi.secret(value)])),
         },
     };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AlertReceiver, ReceiverCredentials, receiversOf } from "./alerts";
 import { defaultImages, Images, postgresImageIssues } from "./images";
 import { ConfigIssue, crossFieldIssues, crossFieldWarnings } from "./rules";
 import { ParsedPlatform, platformSchema } from "./schema";
@@ -8,7 +9,8 @@ import { place, portConflicts } from "../machines/placement";
 export interface UserSecretValues {
     readonly sshPrivateKey?: string;
     readonly fallbackApiKey?: string;
-    readonly alertWebhookUrl?: string;
+    /** The secrets of `monitoring.alerts`, by the index of the receiver in `monitoring.alerts` (the legacy webhook last). */
+    readonly alertCredentials: readonly ReceiverCredentials[];
     /** ACME DNS provider credentials, by the variable name lego reads. */
     readonly acmeCredentials?: Readonly<Record<string, string>>;
 }
@@ -21,7 +23,8 @@ export type PlatformConfig = Omit<ParsedPlatform, "images" | "ssh" | "fallback" 
     readonly images: Images;
     readonly ssh: Omit<ParsedPlatform["ssh"], "privateKey"> & { readonly hasPrivateKey: boolean };
     readonly fallback?: Omit<NonNullable<ParsedPlatform["fallback"]>, "apiKey">;
-    readonly monitoring: Omit<ParsedPlatform["monitoring"], "alertWebhookUrl"> & { readonly hasAlertWebhook: boolean };
+    /** `alerts` holds every receiver without its secrets; the legacy `alertWebhookUrl` is its last webhook entry. */
+    readonly monitoring: Omit<ParsedPlatform["monitoring"], "alertWebhookUrl" | "alerts"> & { readonly alerts: readonly AlertReceiver[] };
     readonly edge: Omit<ParsedPlatform["edge"], "acme"> & { readonly acme?: Omit<NonNullable<ParsedPlatform["edge"]["acme"]>, "credentials"> };
 };
 
@@ -61,7 +64,7 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
 
 /** Validates raw `ai-platform:*` config values (key without namespace -> parsed JSON). Pure. */
 export function validatePlatform(raw: Readonly<Record<string, unknown>>): ValidationResult {
-    // reportInput: a value of the wrong type (not only a missing one) is told apart from a missing key.
+    // reportInput: without it no issue carries its input, and every wrong type would read "is required" below.
     const parsed = platformSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) return { ok: false, issues: zodIssues(parsed.error) };
     const issues = crossFieldIssues(parsed.data);
@@ -69,13 +72,14 @@ export function validatePlatform(raw: Readonly<Record<string, unknown>>): Valida
 
     const { ssh, fallback, monitoring, images, edge, ...rest } = parsed.data;
     const { privateKey, ...sshRest } = ssh;
-    const { alertWebhookUrl, ...monitoringRest } = monitoring;
+    const { alertWebhookUrl, alerts, ...monitoringRest } = monitoring;
+    const { receivers, credentials: alertCredentials } = receiversOf({ alerts, alertWebhookUrl });
     const config: PlatformConfig = {
         ...rest,
         images: { ...defaultImages, ...stripUndefined(images) },
         ssh: { ...sshRest, hasPrivateKey: privateKey !== undefined },
         fallback: fallback && { model: fallback.model, apiBase: fallback.apiBase },
-        monitoring: { ...monitoringRest, hasAlertWebhook: alertWebhookUrl !== undefined },
+        monitoring: { ...monitoringRest, alerts: receivers },
         edge: { adminUser: edge.adminUser, acme: edge.acme && { email: edge.acme.email, dnsProvider: edge.acme.dnsProvider, caServer: edge.acme.caServer } },
     };
     const imageIssues = postgresImageIssues(config.images);
@@ -85,7 +89,7 @@ export function validatePlatform(raw: Readonly<Record<string, unknown>>): Valida
         message: `${services.join(" and ")} both publish ${port} on ${machine}: give one of them another port under ports.<service> (or ports.<service>.<port> for a named extra port)`,
     }));
     if (conflicts.length > 0) return { ok: false, issues: conflicts };
-    return { ok: true, config, warnings: crossFieldWarnings(parsed.data), secrets: { sshPrivateKey: privateKey, fallbackApiKey: fallback?.apiKey, alertWebhookUrl, acmeCredentials: edge.acme?.credentials } };
+    return { ok: true, config, warnings: crossFieldWarnings(parsed.data), secrets: { sshPrivateKey: privateKey, fallbackApiKey: fallback?.apiKey, alertCredentials, acmeCredentials: edge.acme?.credentials } };
 }
 
 function stripUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {

@@ -1,3 +1,4 @@
+import { alertIssues, alertWarnings } from "./alerts";
 import { ParsedPlatform, Role } from "./schema";
 import { serviceKind, serviceNames } from "../machines/services";
 
@@ -37,7 +38,7 @@ function machinesWithRole(config: ParsedPlatform, role: Role): string[] {
 
 /** What deserves a word but must not stop a deployment. */
 export function crossFieldWarnings(config: ParsedPlatform): ConfigIssue[] {
-    return [...disabledModelNodeWarnings(config), ...acmeWarnings(config)];
+    return [...disabledModelNodeWarnings(config), ...acmeWarnings(config), ...alertWarnings(config.monitoring)];
 }
 
 /** ACME without credentials only works for the few lego providers that need none; most fail at the first renewal. */
@@ -150,6 +151,7 @@ export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
     if (machinesWithRole(config, "gateway").length > 0 && config.models.length === 0 && config.fallback === undefined) {
         add("models", "must list at least one model (or set fallback) for the gateway to serve");
     }
+    issues.push(...alertIssues(config.monitoring));
     return issues;
 }
 

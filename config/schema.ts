@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { alertReceiverSchema, alertRoutingSchema } from "./alerts";
 import { defaultImages, ImageKey, isPinned } from "./images";
 
 /** Every role a machine may hold; roles are config, so adding a GPU node is a config edit. */
@@ -167,6 +168,11 @@ export const platformSchema = z.strictObject({
     monitoring: z
         .strictObject({
             retention: duration.default("30d"),
+            /** Where alerts go: slack, discord, telegram, email, ntfy, webhook receivers (see config/alerts.ts). */
+            alerts: z.array(alertReceiverSchema).default([]),
+            /** Grouping and repeat intervals of every notification. */
+            routing: alertRoutingSchema,
+            /** Legacy: one webhook receiving Alertmanager's JSON; the same as an alerts entry of type webhook. */
             alertWebhookUrl: z.url({ error: "must be a URL" }).optional(),
         })
         .prefault({}),

@@ -5,7 +5,7 @@ import { catalogEntry } from "../catalog/catalog";
 import { ContainerSpec, Healthcheck } from "../container/spec";
 import { machineWithRole, PlatformContext } from "../context";
 import { databaseConnection } from "../postgres/connection";
-import { alertmanagerPaths, renderAlertmanagerConfig } from "./alertmanager";
+import { alertmanagerPaths, alertmanagerSecretFiles, credentialFilesSupported, renderAlertmanagerConfig } from "./alertmanager";
 import { blackboxPaths, renderBlackboxConfig } from "./blackbox";
 import { dashboardJson, dashboards } from "./dashboards";
 import { grafanaPaths, renderDashboardProvider, renderDatasources } from "./grafana";
@@ -65,24 +65,19 @@ export class Monitoring extends pulumi.ComponentResource {
                 `--config.file=${prometheusPaths.config}`,
                 `--storage.tsdb.path=${prometheusPaths.data}`,
                 `--storage.tsdb.retention.time=${retention}`,
+                // No --web.enable-lifecycle: nothing calls /-/reload (a changed config is a changed upload, which replaces
+                // the container), and it would let anyone on the LAN stop Prometheus with POST /-/quit.
                 `--web.listen-address=${this.lan("prometheus")}`,
-                "--web.enable-lifecycle",
                 ...externalUrlFlag(context, "prometheus"),
             ],
             healthcheck: wgetCheck("prometheus", this.lan("prometheus")),
         });
 
-        const webhook = context.config.monitoring.hasAlertWebhook ? context.userSecrets.alertWebhookUrl : undefined;
         this.run({
             name: "alertmanager",
             image: context.config.images.alertmanager,
             ports: [this.port("alertmanager")],
-            secretFiles: [
-                {
-                    path: alertmanagerPaths.config,
-                    content: pulumi.secret(webhook === undefined ? pulumi.output(renderAlertmanagerConfig(undefined)) : webhook.apply(renderAlertmanagerConfig)),
-                },
-            ],
+            ...this.alertmanagerConfig(),
             mounts: [{ containerPath: alertmanagerPaths.data, localVolume: "alertmanager-data" }],
             command: [`--config.file=${alertmanagerPaths.config}`, `--storage.path=${alertmanagerPaths.data}`, "--cluster.listen-address=", ...externalUrlFlag(context, "alertmanager")],
             healthcheck: wgetCheck("alertmanager", `localhost:${this.port("alertmanager").internal}`),
@@ -112,6 +107,25 @@ export class Monitoring extends pulumi.ComponentResource {
         this.prometheusUrl = `http://${this.lan("prometheus")}`;
         this.grafanaUrl = `http://${this.lan("grafana")}`;
         this.registerOutputs({ prometheusUrl: this.prometheusUrl, grafanaUrl: this.grafanaUrl });
+    }
+
+    /**
+     * alertmanager.yml and the receivers' secrets. Where the image reads `*_file` options, the
+     * config names secret files and holds no secret itself, so Alertmanager's status page and API
+     * (open on its LAN port) show none; an older image gets the secrets inline, and the whole file
+     * is a secret upload.
+     */
+    private alertmanagerConfig(): Pick<ContainerSpec, "files" | "secretFiles"> {
+        const { config, userSecrets } = this.args.context;
+        const { alerts, routing } = config.monitoring;
+        if (credentialFilesSupported(config.images.alertmanager)) {
+            return {
+                files: [{ path: alertmanagerPaths.config, content: renderAlertmanagerConfig(alerts, routing, { files: alertmanagerPaths.secrets }) }],
+                secretFiles: alertmanagerSecretFiles(alerts, alertmanagerPaths.secrets).map((file) => ({ path: file.path, content: userSecrets.alertCredentials[file.receiver].apply(file.content) })),
+            };
+        }
+        const inline = pulumi.all([...userSecrets.alertCredentials]).apply((credentials) => renderAlertmanagerConfig(alerts, routing, { inline: credentials }));
+        return { secretFiles: [{ path: alertmanagerPaths.config, content: pulumi.secret(inline) }] };
     }
 
     private grafana(): ContainerSpec {

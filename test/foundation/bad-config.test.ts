@@ -72,6 +72,18 @@ const cases: { name: string; config: StackConfig; expect: RegExp[] }[] = [
     { name: "model store writer not an inference machine", config: { ...homelab, ollama: { modelStoreWriter: "moros" } }, expect: [/ollama\.modelStoreWriter: moros is not an enabled machine with the inference role/] },
     { name: "fallback without apiKey", config: { ...homelab, fallback: { model: "openai/gpt-4o-mini" } }, expect: [/fallback\.apiKey: is required/] },
     { name: "ssh port not a number", config: { ...homelab, ssh: { user: "deploy", port: "22" } }, expect: [/ssh\.port: /] },
+    { name: "alert receiver of an unknown type", config: { ...homelab, monitoring: { alerts: [{ type: "matrix", url: "https://matrix.example.com/hook" }] } }, expect: [/monitoring\.alerts\[0\]\.type: must have a type: one of slack, discord, telegram, email, ntfy, webhook/] },
+    { name: "alert receiver URL not a URL", config: { ...homelab, monitoring: { alerts: [{ type: "slack", url: "hooks.slack.com/services/T0/B0/x" }] } }, expect: [/monitoring\.alerts\[0\]\.url: must be an http\(s\) URL such as https:\/\/hooks\.slack\.com/] },
+    { name: "telegram chat id as a string", config: { ...homelab, monitoring: { alerts: [{ type: "telegram", botToken: "123:abc", chatId: "42" }] } }, expect: [/monitoring\.alerts\[0\]\.chatId: .*expected number, received string/] },
+    { name: "alert severity unknown", config: { ...homelab, monitoring: { alerts: [{ type: "discord", url: "https://discord.com/api/webhooks/1/x", severities: ["info"] }] } }, expect: [/monitoring\.alerts\[0\]\.severities\[0\]: must be one of critical, warning/] },
+    { name: "SMTP password without a user name", config: { ...homelab, monitoring: { alerts: [{ type: "email", to: "oncall@example.com", from: "lab@example.com", smarthost: "smtp.example.com:587", password: "pw" }] } }, expect: [/monitoring\.alerts\[0\]\.username: is required with password/] },
+    { name: "ntfy URL with a query", config: { ...homelab, monitoring: { alerts: [{ type: "ntfy", url: "https://ntfy.sh/lab?template=alertmanager" }] } }, expect: [/monitoring\.alerts\[0\]\.url: must be the topic URL without a query/] },
+    { name: "repeat interval not a duration", config: { ...homelab, monitoring: { routing: { repeatInterval: "4 hours" } } }, expect: [/monitoring\.routing\.repeatInterval: must be a duration such as 4h or 1d/] },
+    {
+        name: "legacy alertWebhookUrl pointing at Slack",
+        config: { ...homelab, monitoring: { alertWebhookUrl: "https://hooks.slack.com/services/T0/B0/legacy-secret" } },
+        expect: [/monitoring\.alertWebhookUrl: is a Slack incoming webhook URL, which does not accept Alertmanager's webhook JSON .* pulumi config set --path 'monitoring\.alerts\[0\]\.type' slack && pulumi config set --secret --path 'monitoring\.alerts\[0\]\.url'/],
+    },
 ];
 
 describe("a broken stack config stops the program before any resource is registered", () => {
@@ -118,6 +130,17 @@ describe("a broken stack config stops the program before any resource is registe
         assert.match(lines[0], /machines\.zelus\.address: .* outside lanCidr/);
         assert.match(lines[1], /at most one enabled machine may have the database role/);
         assert.match(lines[2], /models\[0\]\.nodes\[0\]: llama3\.3:70b needs 43 GB/);
+    });
+
+    test("a receiver's secret never appears in the error, even when it is the value at fault", async () => {
+        const legacy = await runProgram({ ...homelab, monitoring: { alertWebhookUrl: "https://discord.com/api/webhooks/1/discord-secret-token" } }, { secretKeys: ["monitoring"] });
+        assert.ok(legacy.error);
+        assert.match(legacy.error.message, /alertWebhookUrl: is a Discord webhook URL/);
+        assert.doesNotMatch(legacy.error.message, /discord-secret-token/);
+        const token = await runProgram({ ...homelab, monitoring: { alerts: [{ type: "telegram", botToken: "not-a-token-secret", chatId: 1 }] } }, { secretKeys: ["monitoring"] });
+        assert.ok(token.error);
+        assert.match(token.error.message, /alerts\[0\]\.botToken: must be a bot token/);
+        assert.doesNotMatch(token.error.message, /not-a-token-secret/);
     });
 
     test("a secret value in a broken config never appears in the error", async () => {

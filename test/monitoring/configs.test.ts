@@ -1,7 +1,10 @@
 import * as assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parse, stringify } from "yaml";
-import { renderAlertmanagerConfig } from "../../components/monitoring/alertmanager";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { alertmanagerSecretFiles, credentialFilesSupported, renderAlertmanagerConfig } from "../../components/monitoring/alertmanager";
 import { platformLabel } from "../../components/container/spec";
 import { dockerLabelMeta, renderAlloyConfig } from "../../components/monitoring/alloy";
 import { renderBlackboxConfig } from "../../components/monitoring/blackbox";
@@ -9,40 +12,140 @@ import { dashboardJson, dashboards } from "../../components/monitoring/dashboard
 import { datasourceUids, grafanaPaths, renderDashboardProvider, renderDatasources } from "../../components/monitoring/grafana";
 import { lokiHealthcheck, renderLokiConfig } from "../../components/monitoring/loki";
 import { defaultImages } from "../../config/images";
+import { validatePlatform } from "../../config/platform";
+import { alertmanager028 } from "./alertmanager-process";
 import { alloyProblems, parseAlloy } from "./alloy-components";
-import { runTool, writeTree } from "./render";
+import { homelab, runTool, writeTree } from "./render";
+
+const amtool028 = path.join(path.dirname(alertmanager028), "amtool");
+const routing = { groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" };
 
 interface Route {
     receiver: string;
+    group_wait: string;
+    group_interval: string;
+    repeat_interval: string;
+    routes: { receiver: string; matchers: string[] }[];
 }
-interface Receiver {
-    name: string;
-    webhook_configs?: { url: string; send_resolved: boolean }[];
+type Receiver = { name: string } & Record<string, Record<string, unknown>[] | string>;
+
+/** Every receiver type, through the config schema, with its secrets apart. */
+function everyType() {
+    const result = validatePlatform({
+        ...homelab,
+        monitoring: {
+            alerts: [
+                { type: "slack", url: "https://hooks.slack.com/services/T0/B0/slack-secret" },
+                { type: "discord", url: "https://discord.com/api/webhooks/1/discord-secret", severities: ["critical"] },
+                { type: "telegram", botToken: "123:telegram-secret", chatId: -100, severities: ["warning"] },
+                { type: "email", to: "a@example.com", from: "b@example.com", smarthost: "smtp.example.com:587", username: "b", password: "smtp-secret" },
+                { type: "ntfy", url: "https://ntfy.sh/ntfy-secret-topic", token: "tk_ntfysecret" },
+                { type: "webhook", url: "https://example.com/webhook-secret" },
+            ],
+        },
+    });
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.issues));
+    return { receivers: result.config.monitoring.alerts, credentials: result.secrets.alertCredentials };
+}
+const secretValues = ["slack-secret", "discord-secret", "telegram-secret", "smtp-secret", "ntfy-secret-topic", "tk_ntfysecret", "webhook-secret"];
+
+/** `amtool config routes test`: the receiver an alert with these labels goes to. */
+function routeOf(file: string, labels: string[]): string {
+    const result = spawnSync("amtool", ["config", "routes", "test", `--config.file=${file}`, ...labels], { encoding: "utf8" });
+    assert.equal(result.status, 0, result.stderr);
+    return result.stdout.trim();
 }
 
 describe("alertmanager.yml", () => {
-    test("without a webhook: amtool accepts it and every alert goes to a receiver that drops it", () => {
-        const rendered = renderAlertmanagerConfig(undefined);
+    test("without receivers: amtool accepts it; critical and warning receivers exist and send nowhere", () => {
+        const rendered = renderAlertmanagerConfig([], routing, { files: "/etc/alertmanager/secrets" });
         const result = runTool("amtool", ["check-config", "alertmanager.yml"], writeTree({ "alertmanager.yml": rendered }));
         assert.equal(result.status, 0, result.output);
         const doc = parse(rendered) as { route: Route; receivers: Receiver[] };
-        assert.equal(doc.route.receiver, "null");
-        assert.deepEqual(doc.receivers, [{ name: "null" }]);
+        assert.deepEqual(doc.receivers, [{ name: "critical" }, { name: "warning" }]);
     });
 
-    test("with a webhook: amtool accepts it and every alert, and its resolution, goes to the webhook", () => {
-        const url = "https://hooks.example.com/services/T000/B000";
-        const rendered = renderAlertmanagerConfig(url);
+    test("routes warning alerts to the warning receiver and every other alert, unlabelled too, to critical (amtool config routes test)", () => {
+        const file = path.join(writeTree({ "alertmanager.yml": renderAlertmanagerConfig([], routing, { files: "/s" }) }), "alertmanager.yml");
+        assert.equal(routeOf(file, ["severity=warning", "alertname=DiskNearlyFull"]), "warning");
+        assert.equal(routeOf(file, ["severity=critical", "alertname=InstanceDown"]), "critical");
+        assert.equal(routeOf(file, ["alertname=Unlabelled"]), "critical");
+    });
+
+    test("grouping and repeat intervals come from monitoring.routing", () => {
+        const doc = parse(renderAlertmanagerConfig([], { groupWait: "1m", groupInterval: "10m", repeatInterval: "1d" }, { files: "/s" })) as { route: Route };
+        assert.deepEqual([doc.route.group_wait, doc.route.group_interval, doc.route.repeat_interval], ["1m", "10m", "1d"]);
+    });
+
+    test("secrets inline: Debian's amtool (0.25) accepts every receiver type; each entry sits in the receivers of its severities", () => {
+        const { receivers, credentials } = everyType();
+        const rendered = renderAlertmanagerConfig(receivers, routing, { inline: credentials });
         const result = runTool("amtool", ["check-config", "alertmanager.yml"], writeTree({ "alertmanager.yml": rendered }));
         assert.equal(result.status, 0, result.output);
-        const doc = parse(rendered) as { route: Route; receivers: Receiver[] };
-        assert.equal(doc.route.receiver, "webhook");
-        assert.deepEqual(doc.receivers, [{ name: "webhook", webhook_configs: [{ url, send_resolved: true }] }]);
+        const doc = parse(rendered) as { receivers: Receiver[] };
+        const kinds = (name: string) => Object.keys(doc.receivers.find((r) => r.name === name) ?? {}).filter((k) => k !== "name").sort();
+        assert.deepEqual(kinds("critical"), ["discord_configs", "email_configs", "slack_configs", "webhook_configs"]);
+        assert.deepEqual(kinds("warning"), ["email_configs", "slack_configs", "telegram_configs", "webhook_configs"]);
+        const ntfy = (name: string) => (doc.receivers.find((r) => r.name === name)?.webhook_configs as { url: string }[]).map((w) => w.url).filter((u) => u.includes("ntfy"));
+        assert.deepEqual(ntfy("critical"), ["https://ntfy.sh/ntfy-secret-topic?template=alertmanager&priority=urgent"]);
+        assert.deepEqual(ntfy("warning"), ["https://ntfy.sh/ntfy-secret-topic?template=alertmanager&priority=default"]);
+    });
+
+    test("secrets as files: the config holds none, names one file per secret, and Alertmanager 0.28's amtool accepts it", () => {
+        assert.ok(fs.existsSync(amtool028), `no ${amtool028} (.ci/run builds it)`);
+        const { receivers, credentials } = everyType();
+        const rendered = renderAlertmanagerConfig(receivers, routing, { files: "/etc/alertmanager/secrets" });
+        for (const value of secretValues) assert.ok(!rendered.includes(value), value);
+        const files = alertmanagerSecretFiles(receivers, "/etc/alertmanager/secrets");
+        assert.deepEqual(files.map((f) => path.basename(f.path)), ["0-slack-url", "1-discord-url", "2-telegram-bot-token", "3-email-password", "4-ntfy-url-critical", "4-ntfy-token", "4-ntfy-url-warning", "5-webhook-url"]);
+        for (const file of files) assert.ok(rendered.includes(file.path), file.path);
+        assert.equal(files.find((f) => f.path.endsWith("4-ntfy-url-warning"))?.content(credentials[4]), "https://ntfy.sh/ntfy-secret-topic?template=alertmanager&priority=default");
+        // amtool reads the files it names: write them where the config says, under a temp root.
+        const dir = writeTree({});
+        const local = renderAlertmanagerConfig(receivers, routing, { files: path.join(dir, "secrets") });
+        fs.mkdirSync(path.join(dir, "secrets"));
+        for (const file of alertmanagerSecretFiles(receivers, path.join(dir, "secrets"))) fs.writeFileSync(file.path, file.content(credentials[file.receiver]));
+        fs.writeFileSync(path.join(dir, "alertmanager.yml"), local);
+        const result = runTool(amtool028, ["check-config", "alertmanager.yml"], dir);
+        assert.equal(result.status, 0, result.output);
+        assert.notEqual(runTool("amtool", ["check-config", "alertmanager.yml"], dir).status, 0, "Debian's 0.25 does not know bot_token_file & co: why older images get them inline");
+    });
+
+    test("an entry without an optional secret gets no file and no option for it", () => {
+        const result = validatePlatform({ ...homelab, monitoring: { alerts: [{ type: "ntfy", url: "https://ntfy.example.com/lab" }, { type: "email", to: "a@example.com", from: "b@example.com", smarthost: "mail:25", requireTls: false }] } });
+        assert.ok(result.ok);
+        const receivers = result.config.monitoring.alerts;
+        assert.deepEqual(alertmanagerSecretFiles(receivers, "/s").map((f) => f.path), ["/s/0-ntfy-url-critical", "/s/0-ntfy-url-warning"]);
+        const rendered = renderAlertmanagerConfig(receivers, routing, { files: "/s" });
+        assert.doesNotMatch(rendered, /http_config|auth_password|auth_username/);
+        const check = runTool("amtool", ["check-config", "alertmanager.yml"], writeTree({ "alertmanager.yml": renderAlertmanagerConfig(receivers, routing, { inline: result.secrets.alertCredentials }) }));
+        assert.equal(check.status, 0, check.output);
+    });
+
+    test("the legacy monitoring.alertWebhookUrl is kept as the last webhook receiver, with a warning that says how to move it and not the URL", () => {
+        const url = "https://bridge.example.com/alertmanager/legacy-secret";
+        const result = validatePlatform({ ...homelab, monitoring: { alerts: [{ type: "discord", url: "https://discord.com/api/webhooks/1/x" }], alertWebhookUrl: url } });
+        assert.ok(result.ok);
+        assert.deepEqual(result.config.monitoring.alerts.map((a) => [a.type, a.severities]), [["discord", ["critical", "warning"]], ["webhook", ["critical", "warning"]]]);
+        assert.deepEqual(result.secrets.alertCredentials[1], { url });
+        assert.deepEqual(result.warnings.map((w) => w.path), ["monitoring.alertWebhookUrl"]);
+        assert.match(result.warnings[0].message, /pulumi config set --secret --path 'monitoring\.alerts\[1\]\.url'/);
+        assert.doesNotMatch(result.warnings[0].message, /legacy-secret/);
+        assert.ok(!JSON.stringify(result.config).includes("legacy-secret"), "the validated config carries no secret");
     });
 
     test("amtool rejects a broken webhook URL (the check can fail)", () => {
-        const result = runTool("amtool", ["check-config", "alertmanager.yml"], writeTree({ "alertmanager.yml": renderAlertmanagerConfig("not a url") }));
+        const receivers = [{ type: "webhook" as const, severities: ["critical" as const], sendResolved: true }];
+        const result = runTool("amtool", ["check-config", "alertmanager.yml"], writeTree({ "alertmanager.yml": renderAlertmanagerConfig(receivers, routing, { inline: [{ url: "not a url" }] }) }));
         assert.notEqual(result.status, 0);
+    });
+
+    test("secret files where the image reads them (Alertmanager 0.27+, or a digest), inline for older tags", () => {
+        assert.equal(credentialFilesSupported(defaultImages.alertmanager), true);
+        assert.equal(credentialFilesSupported("prom/alertmanager:v0.27.0"), true);
+        assert.equal(credentialFilesSupported("registry.example.com:5000/prom/alertmanager:v0.26.0"), false);
+        assert.equal(credentialFilesSupported("prom/alertmanager:v0.25.0"), false);
+        assert.equal(credentialFilesSupported(`prom/alertmanager@sha256:${"a".repeat(64)}`), true);
     });
 });
 

@@ -10,6 +10,29 @@ type Label = { label: string; value: string };
 
 const machineNames = Object.keys(homelab.machines as object).sort();
 const webhookUrl = "https://hooks.example.com/services/T0/B0/very-secret-token";
+const receiverSecrets = {
+    slack: "https://hooks.slack.com/services/T0/B0/slack-very-secret",
+    telegram: "123456:telegram-very-secret",
+    smtp: "smtp-very-secret",
+    ntfy: "https://ntfy.sh/ntfy-very-secret-topic",
+    ntfyToken: "tk_ntfyverysecret",
+};
+const alerts = [
+    { type: "slack", url: receiverSecrets.slack },
+    { type: "telegram", botToken: receiverSecrets.telegram, chatId: 42, severities: ["critical"] },
+    { type: "email", to: "oncall@example.com", from: "lab@example.com", smarthost: "smtp.example.com:587", username: "lab", password: receiverSecrets.smtp },
+    { type: "ntfy", url: receiverSecrets.ntfy, token: receiverSecrets.ntfyToken },
+];
+const everySecret = [webhookUrl, ...Object.values(receiverSecrets)];
+
+/** Whether an upload's content reaches the engine as a secret (the engine receives a list holding any secret as one secret). */
+function isSecretUpload(resource: RegisteredResource, file: string): boolean {
+    const raw = resource.rawInputs.uploads;
+    if (plainStrings(raw).length === 0) return true;
+    const entry = (raw as { file: string; content: unknown }[]).find((u) => u.file === file);
+    assert.ok(entry, `${resource.name} uploads ${file}`);
+    return plainStrings(entry.content).length === 0;
+}
 
 function container(run: ProgramRun, name: string): RegisteredResource {
     const found = ofType(run, types.container).find((c) => c.name === name);
@@ -43,7 +66,7 @@ const stackServices = ["prometheus", "alertmanager", "blackbox-exporter", "loki"
 describe("monitoring on the homelab stack under mocks", () => {
     let run: ProgramRun;
     before(async () => {
-        run = await runProgram({ ...homelab, monitoring: { retention: "45d", alertWebhookUrl: webhookUrl } }, { secretKeys: ["monitoring"] });
+        run = await runProgram({ ...homelab, monitoring: { retention: "45d", alerts, alertWebhookUrl: webhookUrl } }, { secretKeys: ["monitoring"] });
         assert.equal(run.error, undefined, run.error?.message);
     });
 
@@ -75,11 +98,12 @@ describe("monitoring on the homelab stack under mocks", () => {
         assert.deepEqual([grafana.GF_SERVER_HTTP_ADDR, grafana.GF_SERVER_HTTP_PORT], ["192.168.10.31", "3001"]);
     });
 
-    test("Prometheus keeps data on a local volume for the configured retention, with the lifecycle API, and scrapes every machine", () => {
+    test("Prometheus keeps data on a local volume for the configured retention, without the lifecycle API, and scrapes every machine", () => {
         const prometheus = container(run, "moros-prometheus");
         const command = prometheus.inputs.command as string[];
         assert.ok(command.includes("--storage.tsdb.retention.time=45d"), command.join(" "));
-        assert.ok(command.includes("--web.enable-lifecycle"));
+        // POST /-/quit from anyone on the LAN would stop it; a changed config replaces the container instead.
+        assert.ok(!command.some((flag) => flag.startsWith("--web.enable-lifecycle")), command.join(" "));
         assert.deepEqual((prometheus.inputs.volumes as { containerPath: string; volumeName: string }[]).map((v) => [v.containerPath, v.volumeName]), [["/prometheus", "ai-prometheus-data"]]);
         const volume = ofType(run, types.volume).find((v) => v.name === "moros-prometheus-data");
         assert.equal(volume?.inputs.driver, "local");
@@ -89,11 +113,31 @@ describe("monitoring on the homelab stack under mocks", () => {
         assert.match(upload(prometheus, "/etc/prometheus/rules/platform.yml"), /alert: InstanceDown/);
     });
 
-    test("Alertmanager routes to the webhook, from a secret upload", () => {
+    test("Alertmanager: every receiver in an alertmanager.yml without secrets that names them as files, each file a secret upload", () => {
         const alertmanager = container(run, "moros-alertmanager");
-        const config = parse(upload(alertmanager, "/etc/alertmanager/alertmanager.yml")) as { route: { receiver: string }; receivers: { webhook_configs: { url: string }[] }[] };
-        assert.equal(config.route.receiver, "webhook");
-        assert.equal(config.receivers[0].webhook_configs[0].url, webhookUrl);
+        const text = upload(alertmanager, "/etc/alertmanager/alertmanager.yml");
+        for (const secret of everySecret) assert.ok(!text.includes(secret), "alertmanager.yml holds a secret");
+        const config = parse(text) as { receivers: ({ name: string } & Record<string, Record<string, unknown>[]>)[] };
+        const critical = config.receivers.find((r) => r.name === "critical");
+        const warning = config.receivers.find((r) => r.name === "warning");
+        assert.deepEqual(Object.keys(critical ?? {}).sort(), ["email_configs", "name", "slack_configs", "telegram_configs", "webhook_configs"]);
+        assert.deepEqual(Object.keys(warning ?? {}).sort(), ["email_configs", "name", "slack_configs", "webhook_configs"], "telegram takes critical only");
+        assert.equal(critical?.webhook_configs.length, 2, "ntfy and the legacy alertWebhookUrl");
+        const files: Record<string, string> = {
+            "/etc/alertmanager/secrets/0-slack-url": receiverSecrets.slack,
+            "/etc/alertmanager/secrets/1-telegram-bot-token": receiverSecrets.telegram,
+            "/etc/alertmanager/secrets/2-email-password": receiverSecrets.smtp,
+            "/etc/alertmanager/secrets/3-ntfy-url-critical": `${receiverSecrets.ntfy}?template=alertmanager&priority=urgent`,
+            "/etc/alertmanager/secrets/3-ntfy-url-warning": `${receiverSecrets.ntfy}?template=alertmanager&priority=default`,
+            "/etc/alertmanager/secrets/3-ntfy-token": receiverSecrets.ntfyToken,
+            "/etc/alertmanager/secrets/4-webhook-url": webhookUrl,
+        };
+        for (const [file, content] of Object.entries(files)) {
+            assert.equal(upload(alertmanager, file), content, file);
+            assert.ok(isSecretUpload(alertmanager, file), `${file} is a secret upload`);
+            assert.ok(text.includes(file), `alertmanager.yml names ${file}`);
+        }
+        assert.deepEqual(uploads(alertmanager).map((u) => u.file).filter((f) => f.startsWith("/etc/alertmanager/secrets/")).sort(), Object.keys(files).sort());
     });
 
     test("Grafana: admin password and database password as secret files, database on the primary, no anonymous access", () => {
@@ -216,12 +260,12 @@ describe("monitoring on the homelab stack under mocks", () => {
     test("secrets appear only inside secret uploads or secret env: the webhook URL and the generated passwords", () => {
         for (const resource of run.resources) {
             for (const value of plainStrings(resource.rawInputs)) {
-                assert.ok(!value.includes(webhookUrl), `${resource.name} holds the webhook URL in plain text`);
+                for (const secret of everySecret) assert.ok(!value.includes(secret), `${resource.name} holds a receiver's secret in plain text`);
                 assert.ok(!value.includes(generatedSecretMarker), `${resource.name} holds a generated secret in plain text`);
             }
         }
         for (const [name, value] of Object.entries(run.outputs)) {
-            if (!run.secretOutputs.has(name)) assert.ok(!JSON.stringify(value ?? "").includes(webhookUrl), `output ${name}`);
+            if (!run.secretOutputs.has(name)) for (const secret of everySecret) assert.ok(!JSON.stringify(value ?? "").includes(secret), `output ${name}`);
         }
     });
 
@@ -246,11 +290,12 @@ describe("monitoring with defaults and a disabled machine", () => {
         assert.doesNotMatch(prometheusConfig, /192\.168\.10\.22|kratos/);
     });
 
-    test("without a webhook, Alertmanager drops alerts through the null receiver, still from a secret upload", () => {
+    test("without receivers, Alertmanager keeps alerts in its UI and sends nothing; no secret file", () => {
         const alertmanager = container(run, "moros-alertmanager");
-        const config = parse(upload(alertmanager, "/etc/alertmanager/alertmanager.yml")) as { route: { receiver: string } };
-        assert.equal(config.route.receiver, "null");
-        assert.ok(plainStrings(alertmanager.rawInputs).every((v) => !v.includes("receiver")), "the Alertmanager config is uploaded as a secret");
+        const config = parse(upload(alertmanager, "/etc/alertmanager/alertmanager.yml")) as { route: { receiver: string }; receivers: unknown[] };
+        assert.equal(config.route.receiver, "critical");
+        assert.deepEqual(config.receivers, [{ name: "critical" }, { name: "warning" }]);
+        assert.deepEqual(uploads(alertmanager).map((u) => u.file), ["/etc/alertmanager/alertmanager.yml"]);
         assert.ok((container(run, "moros-prometheus").inputs.command as string[]).includes("--storage.tsdb.retention.time=30d"));
     });
 });
@@ -268,5 +313,24 @@ describe("monitoring on the single-host local stack", () => {
         assert.equal(env(container(run, "local-grafana")).GF_DATABASE_HOST, "127.0.0.1:5432", "on the host network, the database's LAN address is reachable");
         assert.match(upload(container(run, "local-alloy"), "/etc/alloy/config.alloy"), /url = "http:\/\/127\.0\.0\.1:3100\/loki\/api\/v1\/push"/);
         assert.equal(run.outputs.grafanaUrl, "http://127.0.0.1:3002");
+    });
+});
+
+describe("monitoring with an Alertmanager image older than 0.27 (no *_file for every receiver)", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runProgram({ ...homelab, images: { alertmanager: "prom/alertmanager:v0.25.0" }, monitoring: { alerts } }, { secretKeys: ["monitoring"] });
+        assert.equal(run.error, undefined, run.error?.message);
+    });
+
+    test("the secrets are inline, so the whole alertmanager.yml is a secret upload, and nothing else is uploaded", () => {
+        const alertmanager = container(run, "moros-alertmanager");
+        assert.ok(isSecretUpload(alertmanager, "/etc/alertmanager/alertmanager.yml"));
+        assert.deepEqual(uploads(alertmanager).map((u) => u.file), ["/etc/alertmanager/alertmanager.yml"]);
+        const text = upload(alertmanager, "/etc/alertmanager/alertmanager.yml");
+        assert.ok(text.includes(receiverSecrets.telegram) && !text.includes("_file"));
+        for (const resource of run.resources) {
+            for (const value of plainStrings(resource.rawInputs)) for (const secret of everySecret) assert.ok(!value.includes(secret), resource.name);
+        }
     });
 });
