@@ -60,3 +60,55 @@ fi
 exec "$@"
 `;
 }
+
+/** Where the primary's wrapper entrypoint is uploaded in its container. */
+export const primaryEntrypointPath = "/usr/local/bin/ai-platform-primary-entrypoint.sh";
+
+/**
+ * The primary's entrypoint. The image runs /docker-entrypoint-initdb.d only on an empty data
+ * directory, so on every later start this wrapper does the same for the platform's reconcile script
+ * (`$AI_PLATFORM_INIT_SCRIPT`, the init script): it starts a socket-only server on the existing data
+ * directory (as the image does for its init scripts), sources the script (roles, passwords from
+ * their files, the replica's slot, the databases, pg_hba.conf), stops that server and execs its
+ * arguments (the image's `docker-entrypoint.sh postgres ...`), which starts the real server with the
+ * new pg_hba.conf. On an empty data directory it hands over at once: the image initialises it and
+ * sources the same script. A failed reconcile stops the start (the log says why) rather than serve
+ * with stale passwords.
+ */
+export function renderPrimaryEntrypoint(): string {
+    return `#!/usr/bin/env bash
+# Rendered by ai-platform (components/postgres/bootstrap.ts).
+set -Eeuo pipefail
+
+: "\${PGDATA:?}" "\${POSTGRES_USER:?}" "\${AI_PLATFORM_INIT_SCRIPT:?}"
+
+if [ ! -s "$PGDATA/PG_VERSION" ]; then
+	exec "$@"
+fi
+
+if [ "$(id -u)" = 0 ]; then
+	# Through bash: Docker uploads this file root-owned, readable but maybe not executable by postgres.
+	gosu postgres bash "$0" --reconcile-only
+	exec "$@"
+fi
+
+socket_dir="\${PGHOST:-/var/run/postgresql}"
+port="\${PGPORT:-5432}"
+printf 'primary: reconciling roles, passwords, slot and pg_hba.conf on the existing data directory\\n'
+pg_ctl -D "$PGDATA" -w -t "\${RECONCILE_START_TIMEOUT:-3600}" \\
+	-o "-c listen_addresses='' -c unix_socket_directories='$socket_dir' -p $port" start
+stop_server() { pg_ctl -D "$PGDATA" -m fast -w stop; }
+trap stop_server EXIT
+export PGHOST="$socket_dir" PGPORT="$port"
+# shellcheck source=/dev/null
+. "$AI_PLATFORM_INIT_SCRIPT"
+trap - EXIT
+stop_server
+printf 'primary: reconciled\\n'
+
+if [ "\${1:-}" = --reconcile-only ]; then
+	exit 0
+fi
+exec "$@"
+`;
+}

@@ -6,7 +6,8 @@ import { ContainerSpec } from "../container/spec";
 import { PlatformSecrets } from "../secrets/secrets";
 import { backupDir, backupEnvironment, backupHealthPort } from "./backup";
 import { exporterSpec } from "./exporter";
-import { initScriptName, renderInitScript } from "./init";
+import { primaryEntrypointPath, renderPrimaryEntrypoint } from "./bootstrap";
+import { initScriptPath, renderInitScript } from "./init";
 import { DataLayout } from "./layout";
 import { appDatabases, passwordFile, passwordRoles, replicationSlot, secretsDir, superuser } from "./roles";
 import { passwordFiles, rolePassword } from "./secrets";
@@ -47,17 +48,21 @@ export class PostgresPrimary extends pulumi.ComponentResource {
         const server: ContainerSpec = {
             name: "postgres",
             image: config.images.postgres,
-            command: serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb, clusterName: machine.machineName })),
+            // The wrapper reconciles roles, passwords, the slot and pg_hba.conf on every start, then runs the image's entrypoint.
+            entrypoint: [primaryEntrypointPath],
+            command: ["docker-entrypoint.sh", ...serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb, clusterName: machine.machineName }))],
             env: {
                 POSTGRES_USER: superuser,
                 POSTGRES_DB: "postgres",
                 POSTGRES_PASSWORD_FILE: passwordFile(superuser),
                 POSTGRES_SECRETS_DIR: secretsDir,
                 PGDATA: layout.pgdata,
+                AI_PLATFORM_INIT_SCRIPT: initScriptPath,
             },
             files: [
+                { path: primaryEntrypointPath, content: renderPrimaryEntrypoint(), executable: true },
                 {
-                    path: `/docker-entrypoint-initdb.d/${initScriptName}`,
+                    path: initScriptPath,
                     content: renderInitScript({ lanCidr: config.lanCidr, replicationSlot: args.withReplica ? replicationSlot : undefined }),
                 },
             ],

@@ -100,6 +100,17 @@ describe("the data tier of the homelab stack under mocks", () => {
         assert.equal(envOf(primary).POSTGRES_PASSWORD_FILE, "/run/secrets/postgres/postgres");
     });
 
+    it("starts the primary through its wrapper entrypoint, which sources the same init script on every start", () => {
+        const primary = container(run, "erebus-postgres");
+        const [entrypoint] = primary.inputs.entrypoints as string[];
+        const wrapper = upload(primary, entrypoint);
+        assert.ok(wrapper?.executable, "the wrapper is uploaded executable");
+        assert.match(wrapper.content, /\. "\$AI_PLATFORM_INIT_SCRIPT"/);
+        assert.equal(envOf(primary).AI_PLATFORM_INIT_SCRIPT, `/docker-entrypoint-initdb.d/${initScriptName}`);
+        assert.ok(upload(primary, envOf(primary).AI_PLATFORM_INIT_SCRIPT), "the script it sources is uploaded");
+        assert.deepEqual((primary.inputs.command as string[]).slice(0, 2), ["docker-entrypoint.sh", "postgres"]);
+    });
+
     it("starts the replica through its wrapper entrypoint, pointed at the primary's LAN address and slot", () => {
         const replica = container(run, "thanatos-postgres-replica");
         const [entrypoint] = replica.inputs.entrypoints as string[];
