@@ -88,7 +88,25 @@ fi
 
 if [ "$(id -u)" = 0 ]; then
 	# Through bash: Docker uploads this file root-owned, readable but maybe not executable by postgres.
-	gosu postgres bash "$0" --reconcile-only
+	# In the background, so that this shell (PID 1, which ignores an untrapped SIGTERM) passes
+	# \`docker stop\` on and the temporary server shuts down cleanly.
+	gosu postgres bash "$0" --reconcile-only &
+	reconcile=$!
+	stopped=false
+	trap 'stopped=true; kill -TERM "$reconcile" 2>/dev/null || true' TERM INT
+	status=0
+	wait "$reconcile" || status=$?
+	while kill -0 "$reconcile" 2>/dev/null; do
+		status=0
+		wait "$reconcile" || status=$?
+	done
+	trap - TERM INT
+	if [ "$stopped" = true ]; then
+		exit 143
+	fi
+	if [ "$status" -ne 0 ]; then
+		exit "$status"
+	fi
 	exec "$@"
 fi
 
@@ -99,10 +117,12 @@ pg_ctl -D "$PGDATA" -w -t "\${RECONCILE_START_TIMEOUT:-3600}" \\
 	-o "-c listen_addresses='' -c unix_socket_directories='$socket_dir' -p $port" start
 stop_server() { pg_ctl -D "$PGDATA" -m fast -w stop; }
 trap stop_server EXIT
+# docker stop: bash runs this once the current step ends, then the EXIT trap stops the server.
+trap 'exit 143' TERM INT
 export PGHOST="$socket_dir" PGPORT="$port"
 # shellcheck source=/dev/null
 . "$AI_PLATFORM_INIT_SCRIPT"
-trap - EXIT
+trap - EXIT TERM INT
 stop_server
 printf 'primary: reconciled\\n'
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -7,7 +8,7 @@ import { renderPrimaryEntrypoint, renderReplicaEntrypoint } from "../../componen
 import { initScriptName, renderInitScript } from "../../components/postgres/init";
 import { exporterRole, replicationRole, replicationSlot, superuser } from "../../components/postgres/roles";
 import { serverCommand, serverSettings } from "../../components/postgres/server";
-import { Sandbox, Server, initLikeTheImage, waitFor } from "./cluster";
+import { Sandbox, Server, initLikeTheImage, pgBin, run, runOk, waitFor } from "./cluster";
 
 const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1, clusterName: "erebus" })).slice(1);
 const replicaSettingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1, clusterName: "thanatos" })).slice(1);
@@ -135,5 +136,76 @@ describe("PostgreSQL on day two: the primary's wrapper reconciles on every start
         // What the running server parsed (loopback still logs in through the samenet row).
         assert.equal(await admin(primary, "SELECT count(*) FROM pg_hba_file_rules WHERE address = '10.99.0.0' AND error IS NULL"), "2");
         await restartPrimary({ lanCidr: "127.0.0.0/8", replicationSlot });
+    });
+});
+
+/**
+ * The container starts the wrapper as root (PID 1): it reconciles as postgres through gosu, here a
+ * stand-in that switches user with setpriv. `docker stop` while the temporary server runs must stop
+ * that server cleanly and not start the real one.
+ */
+describe("the primary's wrapper started as root, as in the container", { skip: process.getuid?.() !== 0 ? "needs root (CI runs as root)" : false }, () => {
+    let box: Sandbox;
+    let primary: Server;
+    let bin: string;
+    const env = (initScript: string, started: string) => ({
+        PATH: `${bin}:${pgBin}:/usr/sbin:/usr/bin:/sbin:/bin`,
+        PGDATA: primary.pgdata,
+        POSTGRES_USER: superuser,
+        POSTGRES_SECRETS_DIR: box.secretsDir,
+        AI_PLATFORM_INIT_SCRIPT: initScript,
+        PGHOST: primary.socketDir,
+        PGPORT: String(primary.port),
+        STARTED: started,
+    });
+
+    before(async () => {
+        box = Sandbox.create();
+        primary = await box.server("primary");
+        await initLikeTheImage(box, primary, settingsArgs, { [initScriptName]: renderInitScript({ lanCidr: "127.0.0.0/8" }) });
+        bin = path.join(box.root, "bin");
+        fs.mkdirSync(bin);
+        // Like gosu, it execs the command (no process of its own in between).
+        fs.writeFileSync(path.join(bin, "gosu"), '#!/bin/sh\nuser="$1"; shift\nexec setpriv --reuid="$user" --regid="$user" --init-groups "$@"\n', { mode: 0o755 });
+        box.writeFile("primary-entrypoint.sh", renderPrimaryEntrypoint(), 0o755);
+        // Stands in for the image's docker-entrypoint.sh: records that the real server would start now.
+        box.writeFile("entrypoint-stand-in.sh", '#!/bin/sh\ntouch "$STARTED"\n', 0o755);
+    });
+
+    after(async () => {
+        await box?.cleanup();
+    });
+
+    const clusterState = async () => (await runOk("pg_controldata", [primary.pgdata])).match(/^Database cluster state:\s+(.*)$/m)?.[1];
+
+    it("reconciles as postgres, stops the temporary server, then hands over", async () => {
+        const started = path.join(box.root, "started-1");
+        const wrapper = spawn("bash", [path.join(box.root, "primary-entrypoint.sh"), path.join(box.root, "entrypoint-stand-in.sh")], {
+            env: env(path.join(box.root, "initdb.d", initScriptName), started),
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let output = "";
+        wrapper.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        wrapper.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+        const code = await new Promise<number | null>((resolve) => wrapper.on("exit", resolve));
+        assert.equal(code, 0, output);
+        assert.match(output, /primary: reconciled/);
+        assert.ok(fs.existsSync(started), "the image's entrypoint runs after the reconcile");
+        assert.equal(await clusterState(), "shut down", "the temporary server was stopped cleanly");
+    });
+
+    it("docker stop during the reconcile: the temporary server shuts down cleanly and the real one never starts", async () => {
+        const started = path.join(box.root, "started-2");
+        const reconciling = path.join(box.root, "reconciling");
+        // A slow reconcile: it signals that the temporary server is up, then takes its time.
+        const slow = box.writeFile("slow-init.sh", `touch ${reconciling}\nsleep 2\n`);
+        const wrapper = spawn("bash", [path.join(box.root, "primary-entrypoint.sh"), path.join(box.root, "entrypoint-stand-in.sh")], { env: env(slow, started), stdio: "ignore" });
+        const exited = new Promise<number | null>((resolve) => wrapper.on("exit", resolve));
+        await waitFor("the reconcile to start", async () => fs.existsSync(reconciling));
+        wrapper.kill("SIGTERM");
+        assert.equal(await exited, 143);
+        assert.ok(!fs.existsSync(started), "the real server does not start after docker stop");
+        assert.equal((await run("pg_ctl", ["-D", primary.pgdata, "status"], { asPostgres: true })).code, 3, "no server left running");
+        assert.equal(await clusterState(), "shut down");
     });
 });
