@@ -4,7 +4,9 @@ export const replicaEntrypointPath = "/usr/local/bin/ai-platform-replica-entrypo
 /**
  * The streaming replica's entrypoint. On an empty data directory it clones the primary with
  * `pg_basebackup -R -X stream -S <slot>` (standby.signal, primary_conninfo and the slot name
- * land in the data directory), retrying while the primary is not up yet. A clone cut short (the
+ * land in the data directory), retrying while the primary is not up yet. When the primary answers
+ * that the slot does not exist (it was deployed before any replica and has not restarted since, as
+ * with `up:machine` of the replica's machine alone), the next attempt adds `--create-slot`. A clone cut short (the
  * container stopped or killed mid-copy: pg_basebackup only cleans up after its own errors) is
  * removed and started again: the copy begins with backup_label, which stays until the standby
  * first starts, and -R writes standby.signal only at the end. Then it execs its
@@ -45,8 +47,19 @@ if [ ! -f "$PGDATA/standby.signal" ] && { [ -f "$PGDATA/backup_label" ] || [ ! -
 		find "$PGDATA" -mindepth 1 -delete
 	fi
 	attempt=1
+	create_slot=""
+	errors="$(mktemp)"
 	until pg_basebackup --host="$PRIMARY_HOST" --port="$PRIMARY_PORT" --username="$REPLICATION_USER" --no-password \\
-		--pgdata="$PGDATA" --write-recovery-conf --wal-method=stream --slot="$REPLICATION_SLOT" --checkpoint=fast; do
+		--pgdata="$PGDATA" --write-recovery-conf --wal-method=stream --slot="$REPLICATION_SLOT" \${create_slot:+"$create_slot"} \\
+		--checkpoint=fast 2> "$errors"; do
+		cat "$errors" >&2
+		# A primary deployed before this replica has no slot until its next start: create it from here.
+		if grep -q "replication slot \\"$REPLICATION_SLOT\\" does not exist" "$errors"; then
+			printf 'replica: the primary has no slot %s yet: creating it with the base backup\\n' "$REPLICATION_SLOT"
+			create_slot=--create-slot
+		elif grep -q "replication slot \\"$REPLICATION_SLOT\\" already exists" "$errors"; then
+			create_slot=""
+		fi
 		if [ "$attempt" -ge "\${BOOTSTRAP_ATTEMPTS:-60}" ]; then
 			printf 'replica: no base backup from %s:%s after %s attempts\\n' "$PRIMARY_HOST" "$PRIMARY_PORT" "$attempt" >&2
 			exit 1
@@ -54,6 +67,8 @@ if [ ! -f "$PGDATA/standby.signal" ] && { [ -f "$PGDATA/backup_label" ] || [ ! -
 		attempt=$((attempt + 1))
 		sleep "\${BOOTSTRAP_RETRY_SECONDS:-10}"
 	done
+	cat "$errors" >&2
+	rm -f "$errors"
 	printf 'replica: cloned %s:%s, starting as a hot standby\\n' "$PRIMARY_HOST" "$PRIMARY_PORT"
 fi
 

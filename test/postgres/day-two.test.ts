@@ -140,6 +140,55 @@ describe("PostgreSQL on day two: the primary's wrapper reconciles on every start
 });
 
 /**
+ * `npm run up:machine -- thanatos` alone: the replica is deployed while the primary, deployed
+ * before any replica, still runs without a slot (it creates one only on its next start).
+ */
+describe("a replica deployed before the primary restarts", () => {
+    let box: Sandbox;
+    let primary: Server;
+    let replica: Server;
+    const admin = async (server: Server, sql: string) => {
+        const result = await server.sql(sql, superuser, box.passwords[superuser]);
+        assert.equal(result.code, 0, result.stderr);
+        return result.stdout.trim();
+    };
+
+    before(async () => {
+        box = Sandbox.create();
+        primary = await box.server("primary");
+        await initLikeTheImage(box, primary, settingsArgs, { [initScriptName]: renderInitScript({ lanCidr: "127.0.0.0/8" }) });
+        await primary.start("postgres", [...settingsArgs, ...primary.overrides()]);
+        await admin(primary, "CREATE TABLE events (id serial PRIMARY KEY, note text NOT NULL)");
+        await admin(primary, "INSERT INTO events (note) SELECT 'first deploy' FROM generate_series(1, 10)");
+    });
+
+    after(async () => {
+        await box?.cleanup();
+    });
+
+    it("creates the missing slot with its base backup (--create-slot) and streams through it", async () => {
+        assert.equal(await admin(primary, "SELECT count(*) FROM pg_replication_slots"), "0");
+        replica = await box.server("replica");
+        const entrypoint = box.writeFile("replica-entrypoint.sh", renderReplicaEntrypoint(), 0o755);
+        await replica.start(entrypoint, ["postgres", ...replicaSettingsArgs, ...replica.overrides()], {
+            PGPASSFILE: path.join(box.root, "replication.pgpass"),
+            PRIMARY_HOST: "127.0.0.1",
+            PRIMARY_PORT: String(primary.port),
+            REPLICATION_USER: replicationRole,
+            REPLICATION_SLOT: replicationSlot,
+            REPLICATION_PASSWORD_FILE: path.join(box.secretsDir, replicationRole),
+            BOOTSTRAP_ATTEMPTS: "3",
+            BOOTSTRAP_RETRY_SECONDS: "0",
+        });
+        assert.match(fs.readFileSync(replica.logFile, "utf8"), /the primary has no slot replica yet: creating it/);
+        await admin(primary, "INSERT INTO events (note) VALUES ('streamed')");
+        await waitFor("the row on the replica", async () => (await admin(replica, "SELECT count(*) FROM events")) === "11");
+        assert.equal(await admin(primary, `SELECT slot_type || '|' || active FROM pg_replication_slots WHERE slot_name = '${replicationSlot}'`), "physical|true");
+        assert.equal(await admin(primary, "SELECT state FROM pg_stat_replication"), "streaming");
+    });
+});
+
+/**
  * The container starts the wrapper as root (PID 1): it reconciles as postgres through gosu, here a
  * stand-in that switches user with setpriv. `docker stop` while the temporary server runs must stop
  * that server cleanly and not start the real one.
