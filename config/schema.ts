@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { alertReceiverSchema, alertRoutingSchema } from "./alerts";
 import { defaultImages, ImageKey, isPinned } from "./images";
+import { scheduleIntervalSeconds } from "./schedule";
 
 /** Every role a machine may hold; roles are config, so adding a GPU node is a config edit. */
 export const roles = [
@@ -133,7 +134,11 @@ export const platformSchema = z.strictObject({
         .prefault({}),
     postgres: z
         .strictObject({
-            backupSchedule: z.string().min(1).default("@daily"),
+            backupSchedule: z
+                .string()
+                .min(1)
+                .refine((schedule) => scheduleIntervalSeconds(schedule) !== undefined, "must be a cron expression (5 or 6 fields), @daily/@hourly/@weekly/@monthly/@yearly, or @every <duration> such as @every 6h")
+                .default("@daily"),
             backupKeepDays: z.number().int().min(1).default(7),
             backupKeepWeeks: z.number().int().min(0).default(4),
             backupKeepMonths: z.number().int().min(0).default(6),

@@ -2,6 +2,7 @@ import { Images } from "../config/images";
 import { PlatformConfig } from "../config/platform";
 import { ContainerSpec, platformLabel } from "../components/container/spec";
 import { alloyPaths, renderAlloyConfig } from "../components/monitoring/alloy";
+import { textfileHostDir } from "../components/postgres/backup";
 import { findService, lanUrl, place, PlacedMachine } from "./placement";
 import { ServiceName, ServicePort, serviceKinds } from "./services";
 
@@ -19,7 +20,13 @@ function nodeExporter(machine: PlacedMachine, images: Images): ContainerSpec {
         hostNetwork: true,
         pidMode: "host",
         mounts: [{ containerPath: "/host", hostPath: "/", readOnly: true, propagation: "rslave" }],
-        command: ["--path.rootfs=/host", `--web.listen-address=${listen}`, "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)"],
+        command: [
+            "--path.rootfs=/host",
+            `--web.listen-address=${listen}`,
+            "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+)($|/)",
+            // The backup container's hook writes the last backup's outcome there (components/postgres/backup.ts).
+            ...(machine.roles.includes("database") ? [`--collector.textfile.directory=/host${textfileHostDir}`] : []),
+        ],
         healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://${listen}/`] },
     };
 }

@@ -1,8 +1,62 @@
 import { createHash } from "node:crypto";
 import { PlacedMachine } from "./placement";
 
-/** The oldest Docker Engine the platform deploys to (older releases are end of life). */
-export const minimumDockerVersion = { major: 24, minor: 0 } as const;
+/**
+ * The oldest Docker Engine the platform deploys to. What the containers use, and the oldest Engine
+ * with it: GPU device requests (`gpus: "all"`, DeviceRequests) need API 1.40, Engine 19.03; hosts
+ * with cgroup v2 (the default of Debian 11+, Ubuntu 21.10+) need Engine 20.10; healthcheck
+ * start_period (API 1.29), bind propagation through mounts and stop timeouts (API 1.25) are older.
+ * Nothing asks for a newer API (no healthcheck start_interval, which needs API 1.44 / Engine 25),
+ * and the Docker provider negotiates the API version with the daemon. So Debian 12's docker.io
+ * (20.10.24, API 1.41) is enough.
+ */
+export const minimumDockerVersion = { major: 20, minor: 10 } as const;
+
+/**
+ * GPU memory: how the declared `gpu.vramGb` compares with what the driver reports.
+ *
+ * Vendors sell cards by binary gigabytes (an "80 GB" H100 has 80 GiB of HBM), and the driver reports
+ * the memory in MiB less what the firmware and driver reserve: nvidia-smi prints 81559 MiB
+ * (79.6 GiB, 99.6% of 80 GiB) for an 80 GB H100 and 24564 MiB (99.9%) for a 24 GB RTX 4090. A
+ * declared size passes when the card reports at least 97% of it in GiB: room for those reservations,
+ * while the next card size down (96 -> 80, 48 -> 40, 24 -> 16 GB) is at least 15% smaller and fails.
+ * The placement check at preview time trusts `vramGb`, so an inflated value would let a model be
+ * placed on a card it does not fit.
+ */
+export const vramToleranceRatio = 0.97;
+/** MiB per declared GB that the driver must report, as the integer fraction the shell computes with (1024 x 0.97 = 993.28). */
+const requiredMiBPerGbTimes100 = 99328;
+
+/** The least the driver may report, in MiB, for a card declared with `declaredGb` GB. */
+export function minimumReportedMiB(declaredGb: number): number {
+    return Math.ceil((declaredGb * requiredMiBPerGbTimes100) / 100 - 1e-9);
+}
+
+/** The `vramGb` to declare for a card that reports `reportedMiB`: the nearest whole GiB, or the whole GiB below if that would not pass. */
+export function suggestedVramGb(reportedMiB: number): number {
+    const nearest = Math.floor((reportedMiB + 512) / 1024);
+    return minimumReportedMiB(nearest) > reportedMiB ? Math.floor(reportedMiB / 1024) : nearest;
+}
+
+export interface VramVerdict {
+    readonly ok: boolean;
+    /** The smallest of the `count` largest GPUs the driver lists, in MiB (what the config's per-GPU size must fit). */
+    readonly smallestMiB: number;
+    /** What to set `gpu.vramGb` to when the check fails. */
+    readonly suggestedGb: number;
+}
+
+/**
+ * Compares the declared per-GPU memory with the driver's report (MiB per GPU, any order). The
+ * machine may have more GPUs than it declares (a small display card): the `count` largest are checked.
+ * Returns undefined when the driver lists fewer than `count` GPUs (the GPU count check says so). Pure.
+ */
+export function checkGpuMemory(declaredGb: number, count: number, reportedMiB: readonly number[]): VramVerdict | undefined {
+    const largest = [...reportedMiB].sort((a, b) => b - a);
+    if (count < 1 || largest.length < count) return undefined;
+    const smallestMiB = largest[count - 1];
+    return { ok: smallestMiB >= minimumReportedMiB(declaredGb), smallestMiB, suggestedGb: suggestedVramGb(smallestMiB) };
+}
 
 /** The NAS as the preflight needs it: where it is and which path each export has. */
 export interface PreflightNas {
@@ -32,7 +86,7 @@ function quote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-const header = `#!/bin/sh
+const header = () => `#!/bin/sh
 # Preflight checks for one machine, rendered by machines/preflight.ts and run (sh -s) before any of
 # its containers is created. Every failed check says what to fix; any failure exits non-zero.
 set -u
@@ -51,6 +105,26 @@ version_at_least() {
     minor=\${rest%%.*}
     case "$major.$minor" in *[!0-9.]* | .* | *.) return 1 ;; esac
     [ "$major" -gt "$2" ] || { [ "$major" -eq "$2" ] && [ "$minor" -ge "$3" ]; }
+}
+# vram_check COUNT MIN_MIB DECLARED_GB MIB_LIST: MIB_LIST holds the memory of each GPU in MiB, one a
+# line; the COUNT largest must each report at least MIN_MIB (machines/preflight.ts: checkGpuMemory).
+# Not in a pipeline: fail and ok count in this shell.
+vram_check() {
+    smallest=$(printf '%s\\n' "$4" | awk -v count="$1" '/^[ \\t\\r]*[0-9]+[ \\t\\r]*$/ { v[n++] = $1 + 0 }
+        END {
+            if (n < count || count < 1) exit 1
+            for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] > v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            printf "%d\\n", v[count - 1]
+        }') || smallest=
+    if [ -z "$smallest" ]; then
+        fail "the driver did not report the memory of $1 GPU(s)" "check the driver (the GPU list above), then run the preflight again"
+    elif [ "$smallest" -ge "$2" ]; then
+        ok "GPU memory: $smallest MiB per GPU, enough for the declared gpu.vramGb $3"
+    else
+        suggested=$(( (smallest + 512) / 1024 ))
+        if [ $(( (suggested * ${requiredMiBPerGbTimes100} + 99) / 100 )) -gt "$smallest" ]; then suggested=$(( smallest / 1024 )); fi
+        fail "GPU memory: the driver reports $smallest MiB per GPU, less than the declared gpu.vramGb $3 (at least $2 MiB)" "set gpu.vramGb of $machine to $suggested"
+    fi
 }
 # tcp_open HOST PORT: 0 open, 1 closed, 2 no tool to tell
 tcp_open() {
@@ -81,7 +155,7 @@ fi
 `;
 }
 
-function nvidiaCheck(count: number): string {
+function nvidiaCheck(count: number, vramGb: number): string {
     return `
 # NVIDIA: the driver answers and the container toolkit lets Docker hand GPUs to containers.
 if ! command -v nvidia-smi >/dev/null 2>&1; then
@@ -94,6 +168,8 @@ else
         fail "nvidia-smi lists $gpus GPU(s), the config declares ${count}" "check the cards and the driver, or set gpu.count of $machine to $gpus"
     else
         ok "$gpus NVIDIA GPU(s)"
+        # memory.total in MiB, one line per GPU (81559 for an 80 GB H100).
+        vram_check ${count} ${minimumReportedMiB(vramGb)} ${vramGb} "$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits 2>/dev/null)"
     fi
 fi
 if docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"nvidia"' || command -v nvidia-container-cli >/dev/null 2>&1; then
@@ -104,7 +180,8 @@ fi
 `;
 }
 
-function amdCheck(renderGroupId: number | undefined): string {
+function amdCheck(gpu: { readonly renderGroupId?: number; readonly count: number; readonly vramGb: number }): string {
+    const renderGroupId = gpu.renderGroupId;
     const groupCheck =
         renderGroupId === undefined
             ? ""
@@ -125,6 +202,13 @@ if command -v rocm-smi >/dev/null 2>&1 || command -v amd-smi >/dev/null 2>&1; th
 else
     fail "neither rocm-smi nor amd-smi is installed" "install ROCm (amdgpu-install --usecase=rocm) so that the driver and the GPUs can be checked"
 fi
+# GPU memory in bytes: rocm-smi's CSV (card0,<total>,<used>), else the amdgpu driver's sysfs file.
+if command -v rocm-smi >/dev/null 2>&1; then
+    vram_bytes=$(rocm-smi --showmeminfo vram --csv 2>/dev/null | awk -F, '/^card/ { print $2 }')
+else
+    vram_bytes=$(cat /sys/class/drm/card*/device/mem_info_vram_total 2>/dev/null)
+fi
+vram_check ${gpu.count} ${minimumReportedMiB(gpu.vramGb)} ${gpu.vramGb} "$(printf '%s\\n' "$vram_bytes" | awk '/^[0-9]+$/ { printf "%d\\n", $1 / 1048576 }')"
 `;
 }
 
@@ -162,9 +246,9 @@ fi
  * to fix, on any failure. Pure.
  */
 export function renderPreflight(placed: PlacedMachine, nas: PreflightNas | undefined): string {
-    const parts = [header, `machine=${quote(placed.name)}\n`, dockerCheck()];
-    if (placed.gpu?.vendor === "nvidia") parts.push(nvidiaCheck(placed.gpu.count));
-    if (placed.gpu?.vendor === "amd") parts.push(amdCheck(placed.gpu.renderGroupId));
+    const parts = [header(), `machine=${quote(placed.name)}\n`, dockerCheck()];
+    if (placed.gpu?.vendor === "nvidia") parts.push(nvidiaCheck(placed.gpu.count, placed.gpu.vramGb));
+    if (placed.gpu?.vendor === "amd") parts.push(amdCheck(placed.gpu));
     if (nas !== undefined && placed.mounts.length > 0) parts.push(nasCheck(nas, placed.mounts));
     parts.push(`
 if [ "$failures" -gt 0 ]; then

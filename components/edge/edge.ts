@@ -35,6 +35,9 @@ export class Edge extends pulumi.ComponentResource {
                 image: context.config.images.uptimeKuma,
                 ports: [machine.port("uptime-kuma")],
                 networks: [{ name: machine.frontendNetwork.name, aliases: ["uptime-kuma"] }],
+                // Version 2 asks the first visitor to choose a database unless the type comes from the environment
+                // (server/setup-database.js: UPTIME_KUMA_DB_TYPE set -> no setup page, db-config.json written).
+                env: { UPTIME_KUMA_DB_TYPE: "sqlite" },
                 // SQLite needs POSIX locks: a local volume, never NFS.
                 mounts: [{ containerPath: uptimeKumaData, localVolume: "uptime-kuma-data" }],
                 // The image's own HEALTHCHECK binary since 2.0 (extra/healthcheck.js is deprecated upstream); it expects the start page's 302.

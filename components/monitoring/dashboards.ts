@@ -188,6 +188,9 @@ export const dashboards: readonly Dashboard[] = [
             },
             { title: "Replication slot active", type: "timeseries", queries: [{ expr: "pg_replication_slot_slot_is_active", legend: "{{slot_name}}" }] },
             { title: "Connections by database", type: "timeseries", queries: [{ expr: "sum by (machine, datname) (pg_stat_database_numbackends)", legend: "{{machine}} {{datname}}" }] },
+            // From the backup container's hook, through node-exporter's textfile collector (components/postgres/backup.ts).
+            { title: "Age of the last good backup", type: "stat", unit: "s", queries: [{ expr: "time() - ai_platform_backup_last_success_timestamp_seconds", legend: "{{machine}}" }] },
+            { title: "Last backup run succeeded", type: "stat", queries: [{ expr: "ai_platform_backup_last_run_success", legend: "{{machine}}" }] },
         ],
     },
 ];

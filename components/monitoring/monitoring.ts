@@ -8,7 +8,7 @@ import { databaseConnection } from "../postgres/connection";
 import { alertmanagerPaths, alertmanagerSecretFiles, credentialFilesSupported, renderAlertmanagerConfig } from "./alertmanager";
 import { blackboxPaths, renderBlackboxConfig } from "./blackbox";
 import { dashboardJson, dashboards } from "./dashboards";
-import { grafanaPaths, renderDashboardProvider, renderDatasources } from "./grafana";
+import { grafanaImageEntrypoint, grafanaPaths, renderDashboardProvider, renderDatasources, renderGrafanaEntrypoint } from "./grafana";
 import { lokiHealthcheck, lokiPaths, renderLokiConfig } from "./loki";
 import { prometheusPaths, renderPrometheusConfig } from "./prometheus";
 import { renderAlertRules } from "./rules";
@@ -136,6 +136,9 @@ export class Monitoring extends pulumi.ComponentResource {
             name: "grafana",
             image: context.config.images.grafana,
             hostNetwork: true,
+            // Sets the admin password from its file on every start (a rotated secret logs in), then runs the image's /run.sh.
+            entrypoint: [grafanaPaths.entrypoint],
+            command: [grafanaImageEntrypoint],
             env: {
                 GF_SERVER_HTTP_ADDR: machine.placed.address,
                 GF_SERVER_HTTP_PORT: String(this.port("grafana").external),
@@ -158,6 +161,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 { path: grafanaPaths.databasePassword, content: database.password },
             ],
             files: [
+                { path: grafanaPaths.entrypoint, content: renderGrafanaEntrypoint(), executable: true },
                 { path: grafanaPaths.datasources, content: renderDatasources({ prometheus: `http://${this.lan("prometheus")}`, loki: `http://${this.lan("loki")}` }) },
                 { path: grafanaPaths.dashboardProvider, content: renderDashboardProvider() },
                 ...dashboards.map((dashboard) => ({ path: `${grafanaPaths.dashboards}/${dashboard.uid}.json`, content: dashboardJson(dashboard) })),

@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { backupMetrics } from "../postgres/backup";
 
 /** One Prometheus alerting rule. */
 export interface AlertRule {
@@ -25,7 +26,8 @@ const where = "{{ $labels.service }} on {{ $labels.machine }}";
 /**
  * The platform's alerts. Metric names: node-exporter, cAdvisor, blackbox exporter,
  * postgres_exporter (pg_up, pg_stat_replication_pg_wal_lsn_diff, pg_replication_slot_slot_is_active,
- * pg_replication_is_replica), dcgm-exporter (DCGM_FI_DEV_*) and AMD device-metrics-exporter (gpu_*).
+ * pg_replication_is_replica), the backup hook's textfile metrics (ai_platform_backup_*, through
+ * node-exporter), dcgm-exporter (DCGM_FI_DEV_*) and AMD device-metrics-exporter (gpu_*).
  */
 export const alertRules: Readonly<Record<string, readonly AlertRule[]>> = {
     availability: [
@@ -81,6 +83,20 @@ export const alertRules: Readonly<Record<string, readonly AlertRule[]>> = {
             for: "5m",
             severity: "critical",
             summary: "no replica streams from replication slot {{ $labels.slot_name }} on {{ $labels.machine }}",
+        },
+        {
+            alert: "PostgresBackupFailed",
+            expr: `${backupMetrics.lastRunSuccess} == 0`,
+            for: "0m",
+            severity: "critical",
+            summary: "the last PostgreSQL backup on {{ $labels.machine }} failed (docker logs {{ $labels.machine }}-postgres-backup)",
+        },
+        {
+            alert: "PostgresBackupTooOld",
+            expr: `time() - ${backupMetrics.lastSuccess} > ${backupMetrics.maxAge}`,
+            for: "10m",
+            severity: "critical",
+            summary: "the last good PostgreSQL backup on {{ $labels.machine }} is {{ $value | humanizeDuration }} old, more than its schedule allows",
         },
         {
             alert: "PostgresReplicaNotReplicating",

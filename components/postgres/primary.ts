@@ -2,11 +2,13 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlatformConfig } from "../../config/platform";
 import { Machine } from "../../machines/machine";
-import { ContainerSpec } from "../container/spec";
+import { ContainerSpec, platformLabel } from "../container/spec";
+import { scheduleIntervalSeconds } from "../../config/schedule";
 import { PlatformSecrets } from "../secrets/secrets";
-import { backupDir, backupEnvironment, backupHealthPort } from "./backup";
+import { backupDir, backupEnvironment, backupHealthPort, backupHookPath, backupMaxAgeSeconds, renderBackupHook, textfileContainerDir, textfileHostDir } from "./backup";
 import { exporterSpec } from "./exporter";
-import { initScriptName, renderInitScript } from "./init";
+import { primaryEntrypointPath, renderPrimaryEntrypoint } from "./bootstrap";
+import { initScriptPath, renderInitScript } from "./init";
 import { DataLayout } from "./layout";
 import { appDatabases, passwordFile, passwordRoles, replicationSlot, secretsDir, superuser } from "./roles";
 import { passwordFiles, rolePassword } from "./secrets";
@@ -47,17 +49,21 @@ export class PostgresPrimary extends pulumi.ComponentResource {
         const server: ContainerSpec = {
             name: "postgres",
             image: config.images.postgres,
-            command: serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb, clusterName: machine.machineName })),
+            // The wrapper reconciles roles, passwords, the slot and pg_hba.conf on every start, then runs the image's entrypoint.
+            entrypoint: [primaryEntrypointPath],
+            command: ["docker-entrypoint.sh", ...serverCommand(serverSettings({ maxSlotWalKeepSizeGb: config.postgres.maxSlotWalKeepSizeGb, clusterName: machine.machineName }))],
             env: {
                 POSTGRES_USER: superuser,
                 POSTGRES_DB: "postgres",
                 POSTGRES_PASSWORD_FILE: passwordFile(superuser),
                 POSTGRES_SECRETS_DIR: secretsDir,
                 PGDATA: layout.pgdata,
+                AI_PLATFORM_INIT_SCRIPT: initScriptPath,
             },
             files: [
+                { path: primaryEntrypointPath, content: renderPrimaryEntrypoint(), executable: true },
                 {
-                    path: `/docker-entrypoint-initdb.d/${initScriptName}`,
+                    path: initScriptPath,
                     content: renderInitScript({ lanCidr: config.lanCidr, replicationSlot: args.withReplica ? replicationSlot : undefined }),
                 },
             ],
@@ -90,6 +96,8 @@ export class PostgresPrimary extends pulumi.ComponentResource {
 
         const backups = machine.nasVolumes.backups;
         if (backups === undefined) throw new Error(`${machine.machineName} has the database role but no backups volume`);
+        const interval = scheduleIntervalSeconds(config.postgres.backupSchedule);
+        if (interval === undefined) throw new Error("validatePlatform guarantees postgres.backupSchedule parses");
         const backup: ContainerSpec = {
             name: "postgres-backup",
             image: config.images.postgresBackup,
@@ -105,9 +113,19 @@ export class PostgresPrimary extends pulumi.ComponentResource {
                 keepMonths: config.postgres.backupKeepMonths,
             }),
             secretFiles: passwordFiles(secrets, [superuser]),
-            mounts: [{ containerPath: backupDir, volumeName: backups.name }],
+            // The hook records each run's outcome for node-exporter's textfile collector (alerts: PostgresBackupFailed, PostgresBackupTooOld).
+            files: [{ path: backupHookPath, content: renderBackupHook({ metricsDir: textfileContainerDir, maxAgeSeconds: backupMaxAgeSeconds(interval) }), executable: true }],
+            mounts: [
+                { containerPath: backupDir, volumeName: backups.name },
+                { containerPath: textfileContainerDir, hostPath: textfileHostDir },
+            ],
             networks: [{ name: machine.backendNetwork.name }],
+            // go-cron answers 503 from a failed run until the next good one: the container shows unhealthy.
             healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://localhost:${backupHealthPort}/`] },
+            labels: {
+                autoheal: "false",
+                [`${platformLabel}.no-autoheal`]: "a failed backup turns the check unhealthy until the next good run; a restart would only hide it (the alerts come from the backup's metrics)",
+            },
         };
         this.backup = machine.container(backup, this, { dependsOn: [this.server] });
 

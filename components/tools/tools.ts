@@ -9,7 +9,10 @@ import { BuildFile, toolsBuildArgs, toolsImageRef } from "./image";
 
 /** The build context, this folder, relative to the project (Pulumi's working directory), so that the state does not depend on where the checkout is. */
 const buildContext = path.relative(process.cwd(), __dirname) || ".";
-const buildFiles: readonly BuildFile[] = ["Dockerfile", "entrypoint.sh"].map((name) => ({ name, content: fs.readFileSync(path.join(__dirname, name), "utf8") }));
+const buildFiles: readonly BuildFile[] = ["Dockerfile", "entrypoint.py"].map((name) => ({ name, content: fs.readFileSync(path.join(__dirname, name), "utf8") }));
+
+/** Where the API key is uploaded in the tool server's container. */
+export const toolsApiKeyFile = "/run/secrets/mcpo-api-key";
 
 export interface ToolServerArgs {
     /** The platform: placement (port), config (base image), secrets (API key). */
@@ -52,8 +55,9 @@ export class ToolServer extends pulumi.ComponentResource {
                 image: this.imageRef,
                 ports: [port],
                 networks: [{ name: machine.frontendNetwork.name, aliases: ["mcpo"] }],
-                env: { MCPO_PORT: String(port.internal) },
-                secretEnv: { MCPO_API_KEY: context.secrets.values["tools-api-key"] },
+                // The key as a file, read by the entrypoint (components/tools/entrypoint.py): in no command line and no environment.
+                env: { MCPO_PORT: String(port.internal), MCPO_API_KEY_FILE: toolsApiKeyFile },
+                secretFiles: [{ path: toolsApiKeyFile, content: context.secrets.values["tools-api-key"] }],
                 // The health path (/docs) is served without the key, only the tool endpoints need it; the mcpo image has curl.
                 healthcheck: { test: ["CMD", "curl", "-fsS", "-o", "/dev/null", `http://127.0.0.1:${port.internal}${serviceKinds.mcpo.healthPath}`] },
             },

@@ -119,6 +119,8 @@ describe("the edge of the homelab stack under mocks", () => {
         assert.deepEqual(kuma.inputs.volumes, [{ containerPath: "/app/data", volumeName: volume.inputs.name, readOnly: false }]);
         assert.deepEqual(kuma.inputs.ports, [{ internal: 3001, external: 3001, ip: edgeAddress, protocol: "tcp" }]);
         assert.deepEqual((kuma.inputs.healthcheck as { tests: string[] }).tests, ["CMD", "/app/extra/healthcheck"]);
+        // Uptime Kuma 2 skips its database-choice page when the type comes from the environment (server/setup-database.js).
+        assert.ok((kuma.inputs.envs as string[]).includes("UPTIME_KUMA_DB_TYPE=sqlite"));
     });
 
     test("serves the zone from CoreDNS on :53 (UDP and TCP) of the LAN address, says why it has no healthcheck", () => {
@@ -139,8 +141,10 @@ describe("the edge of the homelab stack under mocks", () => {
         for (const replica of replicas) {
             const machine = machineOf(replica);
             assert.deepEqual(replica.inputs.ports, [{ internal: 8000, external: 8000, ip: homelabMachines[machine].address, protocol: "tcp" }]);
-            assert.ok((replica.inputs.envs as string[]).some((env) => env.startsWith("MCPO_API_KEY=generated-secret-")));
-            assert.ok(!plainStrings(replica.rawInputs).some((s) => s.includes("MCPO_API_KEY")), "the API key must be a secret env");
+            assert.ok((replica.inputs.envs as string[]).includes("MCPO_API_KEY_FILE=/run/secrets/mcpo-api-key"));
+            const key = (replica.inputs.uploads as { file: string; content: string }[]).find((u) => u.file === "/run/secrets/mcpo-api-key");
+            assert.match(key?.content ?? "", /^generated-secret-platform-tools-api-key/, "the API key travels as a secret file");
+            assert.ok(!plainStrings(replica.rawInputs).some((s) => s.includes("generated-secret-platform-tools-api-key")), "the API key must be a secret");
             assert.match((replica.inputs.healthcheck as { tests: string[] }).tests.join(" "), /curl .*\/docs$/);
             const build = ofType(run, builtImage).find((i) => i.name === `${machine}-tools-image`);
             assert.ok(build, `no image build on ${machine}`);

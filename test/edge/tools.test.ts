@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,18 +9,33 @@ import { isPinned } from "../../config/images";
 import { projectRoot } from "../harness/program";
 
 const toolsDir = path.join(projectRoot, "components", "tools");
-const entrypoint = path.join(toolsDir, "entrypoint.sh");
+const entrypoint = path.join(toolsDir, "entrypoint.py");
 const dockerfile = fs.readFileSync(path.join(toolsDir, "Dockerfile"), "utf8");
 
-/** Runs the entrypoint with a fake `mcpo` on the PATH that prints its arguments and whether the key is in its environment. */
+/**
+ * Runs the entrypoint with Python and a stand-in `mcpo` package (mcpo's own entry point is
+ * `mcpo = "mcpo:app"`) whose app() prints the arguments it parses (sys.argv), the process's command
+ * line as `ps` sees it (/proc/self/cmdline), and whether the key or its file reached the environment
+ * the MCP server would inherit.
+ */
 function runEntrypoint(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
-    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "mcpo-"));
+    const lib = fs.mkdtempSync(path.join(os.tmpdir(), "mcpo-"));
     try {
-        fs.writeFileSync(path.join(bin, "mcpo"), '#!/bin/sh\nprintf "%s\\n" "$@"\necho "env-key=${MCPO_API_KEY:-absent}"\n', { mode: 0o755 });
-        const result = spawnSync("sh", [entrypoint], { env: { PATH: `${bin}:/usr/bin:/bin`, ...env }, encoding: "utf8" });
+        fs.mkdirSync(path.join(lib, "mcpo"));
+        fs.writeFileSync(
+            path.join(lib, "mcpo", "__init__.py"),
+            [
+                "import json, os, sys",
+                "def app():",
+                "    cmdline = open('/proc/self/cmdline', 'rb').read().split(b'\\0')",
+                "    print(json.dumps({'argv': sys.argv[1:], 'cmdline': [c.decode() for c in cmdline if c], 'env': sorted(k for k in os.environ if k.startswith('MCPO_'))}))",
+                "",
+            ].join("\n"),
+        );
+        const result = spawnSync("python3", [entrypoint], { env: { PATH: "/usr/bin:/bin", PYTHONPATH: lib, ...env }, encoding: "utf8" });
         return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     } finally {
-        fs.rmSync(bin, { recursive: true, force: true });
+        fs.rmSync(lib, { recursive: true, force: true });
     }
 }
 
@@ -44,22 +59,37 @@ describe("the tool server image", () => {
 });
 
 describe("the tool server entrypoint", () => {
-    test("passes shellcheck", () => {
-        execFileSync("shellcheck", ["--shell=sh", entrypoint]);
-    });
+    const keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mcpo-key-")), "key");
+    fs.writeFileSync(keyFile, "k-123\n");
 
-    test("starts mcpo on the port with the key from the environment, in front of the offline MCP server", () => {
-        const run = runEntrypoint({ MCPO_API_KEY: "k-123", MCPO_PORT: "8000" });
+    test("starts mcpo on the port with the key from its file: in mcpo's arguments, not in the process's command line or the MCP server's environment", () => {
+        const run = runEntrypoint({ MCPO_API_KEY_FILE: keyFile, MCPO_PORT: "8000" });
         assert.equal(run.status, 0, run.stderr);
-        const lines = run.stdout.trim().split("\n");
-        assert.deepEqual(lines.slice(0, -1), ["--host", "0.0.0.0", "--port", "8000", "--api-key", "k-123", "--", "mcp-server-sequential-thinking"]);
-        assert.equal(lines.at(-1), "env-key=absent", "the key must not reach the MCP server's environment");
+        const seen = JSON.parse(run.stdout) as { argv: string[]; cmdline: string[]; env: string[] };
+        assert.deepEqual(seen.argv, ["--host", "0.0.0.0", "--port", "8000", "--api-key", "k-123", "--", "mcp-server-sequential-thinking"]);
+        assert.ok(!seen.cmdline.join(" ").includes("k-123"), `ps shows ${seen.cmdline.join(" ")}`);
+        assert.deepEqual(seen.env, ["MCPO_PORT"], "neither the key nor its path reaches the MCP server's environment");
     });
 
-    test("refuses to start without a key", () => {
-        const run = runEntrypoint({ MCPO_PORT: "8000" });
-        assert.notEqual(run.status, 0);
-        assert.match(run.stderr, /MCPO_API_KEY/);
-        assert.equal(run.stdout, "");
+    test("refuses to start without a key, or with an empty or unreadable key file", () => {
+        const missing = runEntrypoint({ MCPO_PORT: "8000" });
+        assert.notEqual(missing.status, 0);
+        assert.match(missing.stderr, /MCPO_API_KEY_FILE/);
+        assert.equal(missing.stdout, "");
+        const emptyFile = path.join(path.dirname(keyFile), "empty");
+        fs.writeFileSync(emptyFile, "\n");
+        const empty = runEntrypoint({ MCPO_API_KEY_FILE: emptyFile, MCPO_PORT: "8000" });
+        assert.notEqual(empty.status, 0);
+        assert.match(empty.stderr, /is empty/);
+        const absent = runEntrypoint({ MCPO_API_KEY_FILE: path.join(path.dirname(keyFile), "absent"), MCPO_PORT: "8000" });
+        assert.notEqual(absent.status, 0);
+        assert.match(absent.stderr, /cannot read the API key/);
+    });
+
+    test("the image runs it with the venv's Python, which must import mcpo (checked at build time)", () => {
+        assert.match(fs.readFileSync(entrypoint, "utf8"), /^#!\/usr\/bin\/env python\n/);
+        assert.match(dockerfile, /COPY entrypoint\.py \/usr\/local\/bin\/mcpo-entrypoint/);
+        assert.match(dockerfile, /python -c "import mcpo; mcpo\.app"/);
+        assert.match(dockerfile, /^ENTRYPOINT \["\/usr\/local\/bin\/mcpo-entrypoint"\]$/m);
     });
 });

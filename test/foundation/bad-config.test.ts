@@ -23,6 +23,7 @@ const cases: { name: string; config: StackConfig; expect: RegExp[] }[] = [
     { name: "missing lanCidr", config: { ...homelab, lanCidr: undefined }, expect: [/ai-platform:lanCidr: is required/] },
     { name: "lanCidr not a CIDR", config: { ...homelab, lanCidr: "192.168.10.0" }, expect: [/lanCidr: must be an IPv4 CIDR/] },
     { name: "domain with spaces", config: { ...homelab, domain: "my lab" }, expect: [/domain: must be a DNS name/] },
+    { name: "backup schedule go-cron would reject", config: { ...homelab, postgres: { backupSchedule: "nightly" } }, expect: [/postgres\.backupSchedule: must be a cron expression .*@every <duration>/] },
     { name: "unknown top-level key", config: { ...homelab, machine: {} }, expect: [/ai-platform:machine: is not a known key/] },
     { name: "no machines", config: { ...homelab, machines: {}, models: [] }, expect: [/machines: must declare at least one machine/] },
     { name: "machine name not a DNS label", config: { ...homelab, machines: { ...machines, Kratos_2: { address: "192.168.10.40", roles: ["tools"] } } }, expect: [/machines\.Kratos_2: machine name must be a DNS label/] },

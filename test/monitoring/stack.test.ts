@@ -151,6 +151,9 @@ describe("monitoring on the homelab stack under mocks", () => {
         assert.equal(vars.GF_DATABASE_NAME, "grafana");
         assert.match(upload(grafana, "/run/secrets/grafana-admin-password"), new RegExp(`^${generatedSecretMarker}platform-grafana-admin`));
         assert.match(upload(grafana, "/run/secrets/grafana-database-password"), new RegExp(`^${generatedSecretMarker}platform-postgres-grafana`));
+        // The wrapper that sets the admin password from its file on every start, then runs the image's /run.sh.
+        assert.deepEqual([grafana.inputs.entrypoints, grafana.inputs.command], [["/usr/local/bin/ai-platform-grafana-entrypoint.sh"], ["/run.sh"]]);
+        assert.match(upload(grafana, "/usr/local/bin/ai-platform-grafana-entrypoint.sh"), /reset-admin-password --password-from-stdin/);
     });
 
     test("Grafana is provisioned with both datasources and the four dashboards", () => {

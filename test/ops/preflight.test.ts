@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { after, describe, it } from "node:test";
 import { PlatformConfig, validatePlatform } from "../../config/platform";
 import { place, PlacedMachine } from "../../machines/placement";
-import { preflightDigest, preflightEndpoint, renderPreflight } from "../../machines/preflight";
+import { checkGpuMemory, minimumReportedMiB, preflightDigest, preflightEndpoint, renderPreflight, suggestedVramGb } from "../../machines/preflight";
 import { readStackConfig } from "../harness/program";
 
 function configOf(stackFile: string): PlatformConfig {
@@ -52,7 +52,12 @@ const docker = (version: string, runtimes = '{"runc":{}}') => `case "$*" in
   version*) echo "${version}" ;;
   info*) echo '${runtimes}' ;;
 esac`;
-const nvidiaSmi = (gpus: number) => `i=0; while [ $i -lt ${gpus} ]; do echo "GPU $i: NVIDIA GeForce RTX 4090 (UUID: GPU-$i)"; i=$((i+1)); done`;
+/** A fake nvidia-smi: `-L` lists the GPUs, `--query-gpu=memory.total --format=csv,noheader,nounits` prints MiB per GPU. */
+const nvidiaSmi = (gpus: number, mib = 24564) => `case "$*" in
+  *--query-gpu=memory.total*--format=csv,noheader,nounits*) i=0; while [ $i -lt ${gpus} ]; do echo "${mib}"; i=$((i+1)); done ;;
+  -L) i=0; while [ $i -lt ${gpus} ]; do echo "GPU $i: NVIDIA GeForce RTX 4090 (UUID: GPU-$i)"; i=$((i+1)); done ;;
+  *) exit 2 ;;
+esac`;
 const showmount = (paths: string[]) => paths.map((p) => `echo "${p} 192.168.10.0/24"`).join("\n");
 
 describe("preflight script renderer", () => {
@@ -126,17 +131,21 @@ describe("preflight script, run against fake machines", () => {
     it("fails, saying what to fix, when Docker is missing, unreachable or too old", () => {
         const missing = runScript(script("hephaestus"), {});
         assert.equal(missing.code, 1);
-        assert.match(missing.stderr, /FAILED: docker is not installed\n  fix: install Docker Engine 24\.0 or later/);
+        assert.match(missing.stderr, /FAILED: docker is not installed\n  fix: install Docker Engine 20\.10 or later/);
 
         const unreachable = runScript(script("hephaestus"), { docker: "exit 1" });
         assert.equal(unreachable.code, 1);
         assert.match(unreachable.stderr, /the Docker daemon is not reachable as user .*\n  fix: .*usermod -aG docker/);
 
-        const old = runScript(script("hephaestus"), { docker: docker("20.10.24") });
+        const old = runScript(script("hephaestus"), { docker: docker("19.03.15") });
         assert.equal(old.code, 1);
-        assert.match(old.stderr, /Docker Engine 20\.10\.24 is older than 24\.0/);
+        assert.match(old.stderr, /Docker Engine 19\.03\.15 is older than 20\.10/);
         assert.match(old.stderr, /1 check\(s\) failed; nothing was deployed/);
 
+        // Debian 12's docker.io: API 1.41 covers everything the containers use (machines/preflight.ts says what).
+        const debian = runScript(script("hephaestus"), { docker: docker("20.10.24+dfsg1") });
+        assert.equal(debian.code, 0, debian.stderr);
+        assert.match(debian.stdout, /ok: Docker Engine 20\.10\.24\+dfsg1/);
         assert.equal(runScript(script("hephaestus"), { docker: docker("24.0.7") }).code, 0);
     });
 
@@ -173,5 +182,68 @@ describe("preflight script, run against fake machines", () => {
         const v4Only = runScript(script("erebus"), { docker: docker("27.3.1"), nc: "exit 0", showmount: "echo 'clnt_create: RPC: Program not registered' >&2; exit 1" });
         assert.equal(v4Only.code, 0, v4Only.stderr);
         assert.match(v4Only.stdout, /exports not listed/);
+    });
+});
+
+describe("GPU memory: declared gpu.vramGb against what the driver reports", () => {
+    it("passes a declared 80 on an 80 GB H100 (81559 MiB), fails a declared 96 and says what to declare", () => {
+        assert.equal(minimumReportedMiB(80), 79463, "97% of 80 GiB");
+        assert.deepEqual(checkGpuMemory(80, 1, [81559]), { ok: true, smallestMiB: 81559, suggestedGb: 80 });
+        assert.deepEqual(checkGpuMemory(96, 1, [81559]), { ok: false, smallestMiB: 81559, suggestedGb: 80 });
+        assert.equal(checkGpuMemory(24, 1, [24564])?.ok, true, "RTX 4090");
+        assert.equal(checkGpuMemory(24, 1, [16376])?.ok, false, "a 16 GB card declared as 24");
+        assert.equal(checkGpuMemory(48, 2, [49136, 49136])?.ok, true, "two 48 GB AMD cards (51522830336 bytes each)");
+    });
+
+    it("checks the `count` largest GPUs (a small display card beside the declared one is ignored), and nothing when the driver lists too few", () => {
+        assert.deepEqual(checkGpuMemory(24, 1, [8192, 24564]), { ok: true, smallestMiB: 24564, suggestedGb: 24 });
+        assert.equal(checkGpuMemory(24, 2, [8192, 24564])?.ok, false, "two declared, the second is the small one");
+        assert.equal(checkGpuMemory(24, 2, [24564]), undefined);
+    });
+
+    it("suggests a value that passes, for any reported size", () => {
+        for (let mib = 2048; mib <= 200_000; mib += 997) {
+            const suggested = suggestedVramGb(mib);
+            assert.equal(checkGpuMemory(suggested, 1, [mib])?.ok, true, `${mib} MiB -> ${suggested}`);
+            assert.ok(suggested === Math.round(mib / 1024) || suggested === Math.floor(mib / 1024), `${mib} MiB -> ${suggested}: the whole GiB it reports`);
+        }
+    });
+
+    const nvidiaNode = (vramGb: number, count = 1) => renderPreflight({ ...machineOf(homelab, "kratos"), gpu: { vendor: "nvidia", vramGb, count } }, homelab.nas);
+    const healthy = { docker: docker("27.3.1", '{"nvidia":{}}'), nc: "exit 0", showmount: showmount(["/mnt/tank/ai/models"]) };
+
+    it("the rendered NVIDIA preflight, run with a fake nvidia-smi: 80 passes on 81559 MiB, 96 fails with the fix", () => {
+        const h100 = runScript(nvidiaNode(80), { ...healthy, "nvidia-smi": nvidiaSmi(1, 81559) });
+        assert.equal(h100.code, 0, h100.stderr);
+        assert.match(h100.stdout, /ok: GPU memory: 81559 MiB per GPU, enough for the declared gpu\.vramGb 80/);
+
+        const inflated = runScript(nvidiaNode(96), { ...healthy, "nvidia-smi": nvidiaSmi(1, 81559) });
+        assert.equal(inflated.code, 1);
+        assert.match(inflated.stderr, /FAILED: GPU memory: the driver reports 81559 MiB per GPU, less than the declared gpu\.vramGb 96 \(at least 95355 MiB\)\n  fix: set gpu\.vramGb of kratos to 80\n/);
+
+        const silent = runScript(nvidiaNode(80), { ...healthy, "nvidia-smi": `case "$*" in -L) echo "GPU 0: NVIDIA H100 (UUID: GPU-0)" ;; *) exit 9 ;; esac` });
+        assert.equal(silent.code, 1);
+        assert.match(silent.stderr, /the driver did not report the memory of 1 GPU\(s\)/);
+    });
+
+    it("the shell and the pure function agree on pass, fail and the suggested value", () => {
+        for (const declared of [8, 16, 24, 40, 48, 80, 96]) {
+            for (const mib of [8192, 16376, 24564, 40960, 46068, 49136, 81559, 98304]) {
+                const expected = checkGpuMemory(declared, 1, [mib]);
+                assert.ok(expected);
+                const run = runScript(nvidiaNode(declared), { ...healthy, "nvidia-smi": nvidiaSmi(1, mib) });
+                assert.equal(run.code === 0, expected.ok, `${declared} GB on ${mib} MiB: ${run.stderr}`);
+                if (!expected.ok) assert.match(run.stderr, new RegExp(`set gpu\\.vramGb of kratos to ${expected.suggestedGb}\\n`), `${declared} GB on ${mib} MiB`);
+            }
+        }
+    });
+
+    it("the rendered AMD preflight reads rocm-smi's CSV (bytes) and checks each declared GPU", () => {
+        const rocmSmi = (bytes: string[]) => `echo "device,VRAM Total Memory (B),VRAM Total Used Memory (B)"\n${bytes.map((b, i) => `echo "card${i},${b},10960896"`).join("\n")}`;
+        const hades = script("hades");
+        const fits = runScript(hades, { docker: docker("27.3.1"), nc: "exit 0", "rocm-smi": rocmSmi(["51522830336", "51522830336"]) });
+        assert.match(fits.stdout, /ok: GPU memory: 49136 MiB per GPU, enough for the declared gpu\.vramGb 48/);
+        const small = runScript(hades, { docker: docker("27.3.1"), nc: "exit 0", "rocm-smi": rocmSmi(["51522830336", "34342961152"]) });
+        assert.match(small.stderr, /the driver reports 32752 MiB per GPU, less than the declared gpu\.vramGb 48 .*\n  fix: set gpu\.vramGb of hades to 32/);
     });
 });

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import { backupEnvironment } from "../../components/postgres/backup";
-import { renderReplicaEntrypoint } from "../../components/postgres/bootstrap";
+import { renderPrimaryEntrypoint, renderReplicaEntrypoint } from "../../components/postgres/bootstrap";
 import { renderInitScript } from "../../components/postgres/init";
 import { dataLayout } from "../../components/postgres/layout";
 import { majorVersion } from "../../config/images";
@@ -89,6 +89,7 @@ describe("PostgreSQL shell: rendered scripts and operator scripts", () => {
                 "init-with-replica.sh": renderInitScript({ lanCidr: "192.168.10.0/24", replicationSlot: "replica" }),
                 "init-alone.sh": renderInitScript({ lanCidr: "127.0.0.0/8" }),
                 "replica-entrypoint.sh": renderReplicaEntrypoint(),
+                "primary-entrypoint.sh": renderPrimaryEntrypoint(),
             };
             const files = Object.entries(rendered).map(([name, content]) => {
                 fs.writeFileSync(path.join(dir, name), content);
@@ -104,7 +105,7 @@ describe("PostgreSQL shell: rendered scripts and operator scripts", () => {
     it("the init script holds no password: psql reads each from its file", () => {
         const script = renderInitScript({ lanCidr: "192.168.10.0/24", replicationSlot: "replica" });
         assert.doesNotMatch(script, /PASSWORD '/);
-        for (const role of ["replicator", "postgres_exporter", "litellm", "openwebui", "grafana"]) {
+        for (const role of ["postgres", "replicator", "postgres_exporter", "litellm", "openwebui", "grafana"]) {
             assert.ok(script.includes(`\\set password \`cat :'secrets_dir'/${role}\``), role);
         }
     });

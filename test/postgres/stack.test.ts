@@ -68,7 +68,7 @@ describe("the data tier of the homelab stack under mocks", () => {
 
         const backups = find(run, types.volume, "erebus-backups");
         assert.equal((backups.inputs.driverOpts as Record<string, string>).device, ":/mnt/tank/ai/backups");
-        assert.deepEqual(volumesOf(container(run, "erebus-postgres-backup")).map((v) => [v.containerPath, v.volumeName]), [["/backups", backups.inputs.name]]);
+        assert.deepEqual(volumesOf(container(run, "erebus-postgres-backup")).filter((v) => v.volumeName !== undefined).map((v) => [v.containerPath, v.volumeName]), [["/backups", backups.inputs.name]]);
     });
 
     it("registers both exporters in the catalog, so that Prometheus scrapes replication metrics on both servers", () => {
@@ -100,6 +100,17 @@ describe("the data tier of the homelab stack under mocks", () => {
         assert.equal(envOf(primary).POSTGRES_PASSWORD_FILE, "/run/secrets/postgres/postgres");
     });
 
+    it("starts the primary through its wrapper entrypoint, which sources the same init script on every start", () => {
+        const primary = container(run, "erebus-postgres");
+        const [entrypoint] = primary.inputs.entrypoints as string[];
+        const wrapper = upload(primary, entrypoint);
+        assert.ok(wrapper?.executable, "the wrapper is uploaded executable");
+        assert.match(wrapper.content, /\. "\$AI_PLATFORM_INIT_SCRIPT"/);
+        assert.equal(envOf(primary).AI_PLATFORM_INIT_SCRIPT, `/docker-entrypoint-initdb.d/${initScriptName}`);
+        assert.ok(upload(primary, envOf(primary).AI_PLATFORM_INIT_SCRIPT), "the script it sources is uploaded");
+        assert.deepEqual((primary.inputs.command as string[]).slice(0, 2), ["docker-entrypoint.sh", "postgres"]);
+    });
+
     it("starts the replica through its wrapper entrypoint, pointed at the primary's LAN address and slot", () => {
         const replica = container(run, "thanatos-postgres-replica");
         const [entrypoint] = replica.inputs.entrypoints as string[];
@@ -118,6 +129,23 @@ describe("the data tier of the homelab stack under mocks", () => {
         assert.equal(env.POSTGRES_DB, "litellm,openwebui,grafana");
         assert.deepEqual([env.SCHEDULE, env.BACKUP_KEEP_DAYS, env.BACKUP_KEEP_WEEKS, env.BACKUP_KEEP_MONTHS], ["@daily", "7", "4", "6"]);
         assert.equal(env.POSTGRES_HOST, "postgres");
+    });
+
+    it("backups fail loudly: autoheal leaves the backup container alone (saying why), its hook writes metrics that erebus' node-exporter reads", () => {
+        const backup = container(run, "erebus-postgres-backup");
+        const labels = Object.fromEntries((backup.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+        assert.equal(labels.autoheal, "false", "a restart would reset go-cron's 503 and hide the failure");
+        assert.match(labels["ai-platform.no-autoheal"] ?? "", /failed backup/);
+        const hook = upload(backup, "/hooks/50-ai-platform-metrics");
+        assert.ok(hook?.executable, "run-parts runs executable hooks only");
+        assert.match(hook.content, /ai_platform_backup_max_age_seconds %s\\n' 90000/, "a daily schedule: overdue after 25 hours");
+        assert.ok(volumesOf(backup).some((v) => (v as Volume & { hostPath?: string }).hostPath === "/var/lib/ai-platform/textfile"));
+        const flags = (name: string) => (container(run, name).inputs.command as string[]).filter((f) => f.startsWith("--collector.textfile"));
+        assert.deepEqual(flags("erebus-node-exporter"), ["--collector.textfile.directory=/host/var/lib/ai-platform/textfile"]);
+        assert.deepEqual(flags("thanatos-node-exporter"), [], "only the database machine has backup metrics");
+        // Every other container with a healthcheck keeps autoheal.
+        const others = ofType(run, types.container).filter((c) => c.name !== "erebus-postgres-backup" && c.inputs.healthcheck !== undefined);
+        for (const c of others) assert.ok((c.inputs.labels as { label: string; value: string }[]).some((l) => l.label === "autoheal" && l.value === "true"), c.name);
     });
 
     it("gives every container a healthcheck its image can run", () => {
