@@ -11,6 +11,19 @@ export const liteLlmEnv = {
     fallbackApiKey: "FALLBACK_API_KEY",
 } as const;
 
+/**
+ * The plain environment of the LiteLLM container (the secret values, named in `liteLlmEnv`
+ * and LITELLM_SALT_KEY, are added by the component). Pure: the gateway tests start the real
+ * proxy with exactly these.
+ */
+export function liteLlmPlainEnv(): Record<string, string> {
+    return {
+        // Offline start: the bundled model price map instead of a download.
+        LITELLM_LOCAL_MODEL_COST_MAP: "True",
+        LITELLM_LOG: "INFO",
+    };
+}
+
 export interface LiteLlmConfigInput {
     readonly placement: Placement;
     /** The configured models: their kind decides how LiteLLM calls them. */
