@@ -45,6 +45,7 @@ export class LiteLlm extends pulumi.ComponentResource {
             models: args.config.models,
             gateway: placed.name,
             litellm: args.config.litellm,
+            contextLength: args.config.ollama.contextLength,
             fallback: args.config.fallback,
         });
 

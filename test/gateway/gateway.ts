@@ -42,6 +42,8 @@ export interface Gateway {
     /** The simulated external API (the fallback's api_base). */
     readonly external: OpenAiSim;
     readonly url: string;
+    /** LiteLLM's HOME and working directory (removed by stop()). */
+    readonly home: string;
     /** LiteLLM's output so far (for failure messages). */
     log(): string;
     stop(): Promise<void>;
@@ -86,7 +88,7 @@ export async function startGateway(options: { overrides?: StackConfig; withFallb
     const gateway = findService(placement, "litellm");
     if (gateway === undefined) throw new Error("the homelab stack places no LiteLLM");
     const rendered = parse(
-        renderLiteLlmConfig({ placement, models: config.models, gateway: gateway.machine, litellm: config.litellm, fallback: config.fallback }),
+        renderLiteLlmConfig({ placement, models: config.models, gateway: gateway.machine, litellm: config.litellm, contextLength: config.ollama.contextLength, fallback: config.fallback }),
     ) as RenderedLiteLlmConfig;
 
     // One simulated Ollama per inference machine, found by the api_base the program gives it.
@@ -173,7 +175,7 @@ export async function startGateway(options: { overrides?: StackConfig; withFallb
         }
         await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    return { config, rendered, running, nodes, external, url, log: () => output, stop };
+    return { config, rendered, running, nodes, external, url, home: dir, log: () => output, stop };
 }
 
 export interface Answer {
@@ -182,6 +184,8 @@ export interface Answer {
     /** The text the model produced (the whole stream, for a streamed answer). */
     readonly content: string;
     readonly ms: number;
+    /** LiteLLM's answer headers (x-litellm-model-id, x-litellm-attempted-retries, ...). */
+    readonly headers: Headers;
 }
 
 /** POST /v1/chat/completions, as Open WebUI does (streamed unless told otherwise). */
@@ -204,7 +208,7 @@ export async function chat(gateway: Gateway, model: string, options: { stream?: 
     } else if (res.ok) {
         content = (JSON.parse(text) as { choices: { message: { content: string } }[] }).choices[0].message.content;
     }
-    return { status: res.status, text, content: content.trim(), ms: Date.now() - started };
+    return { status: res.status, text, content: content.trim(), ms: Date.now() - started, headers: res.headers };
 }
 
 /** POST /v1/embeddings. */
@@ -216,7 +220,7 @@ export async function embed(gateway: Gateway, model: string): Promise<Answer> {
         body: JSON.stringify({ model, input: ["a document"] }),
     });
     const text = await res.text();
-    return { status: res.status, text, content: "", ms: Date.now() - started };
+    return { status: res.status, text, content: "", ms: Date.now() - started, headers: res.headers };
 }
 
 /** Which node served each answer ("served by <node>"). */
