@@ -60,10 +60,20 @@ abstract class SimServer {
 
     /** Listens on 127.0.0.1 (a fresh port the first time, the same port after a refusal ends). */
     async start(): Promise<void> {
-        await new Promise<void>((resolve, reject) => {
-            this.server.once("error", reject);
-            this.server.listen(this.boundPort, "127.0.0.1", () => resolve());
-        });
+        for (let attempt = 0; ; attempt++) {
+            try {
+                await new Promise<void>((resolve, reject) => {
+                    this.server.once("error", reject);
+                    this.server.listen(this.boundPort, "127.0.0.1", () => resolve());
+                });
+                break;
+            } catch (error) {
+                // Coming back on its old port: wait for the closed listener's port to be free again.
+                if (this.boundPort === 0 || attempt >= 50 || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+                this.server = this.createServer();
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+        }
         this.boundPort = (this.server.address() as AddressInfo).port;
     }
 

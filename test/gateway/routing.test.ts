@@ -115,22 +115,27 @@ describe("context window", () => {
 });
 
 describe("failover", () => {
-    test("a node that answers 500 is cooled down within its first failures: every request succeeds, and after the first 10 requests the node is tried no more", async (t) => {
+    test("a node that answers 500 is cooled down within its first failures: every request succeeds, and the last 30 of 60 requests never try it", async (t) => {
         const before = mark(pairGroup);
         await gateway.nodes.nyx.setMode("error", pairGroup);
         try {
             const answers: string[] = [];
-            for (let i = 0; i < 10; i++) answers.push(servedBy(await chat(gateway, pairGroup)));
+            // Paced a little: LiteLLM counts a failure in a callback on its event loop, after the answer.
+            const send = async () => {
+                answers.push(servedBy(await chat(gateway, pairGroup)));
+                await new Promise((resolve) => setTimeout(resolve, 20));
+            };
+            for (let i = 0; i < 30; i++) await send();
             const early = newRequests(pairGroup, before);
-            for (let i = 0; i < 30; i++) answers.push(servedBy(await chat(gateway, pairGroup)));
+            for (let i = 0; i < 30; i++) await send();
             const tried = newRequests(pairGroup, before);
             t.diagnostic(`served: ${JSON.stringify(tally(answers))}; requests per node: ${JSON.stringify(tried)}`);
-            assert.deepEqual(tally(answers), { kratos: 40 });
-            // Cooled after allowedFails + 1 = 2 counted failures. LiteLLM counts a failure in a callback that may run
-            // after the request's own immediate retries were picked, so one request can add up to numRetries more.
+            assert.deepEqual(tally(answers), { kratos: 60 });
+            // Cooled after allowedFails + 1 = 2 counted failures. The count is taken after the answer, so a
+            // request's own immediate retries (up to numRetries) may land on the node before it is cooled.
             const { allowedFails, numRetries } = gateway.config.litellm;
             assert.ok(tried.nyx >= 1 && tried.nyx <= allowedFails + 1 + numRetries, `nyx was tried ${tried.nyx} times`);
-            assert.equal(tried.nyx, early.nyx, "nyx was tried again after the first 10 requests (within cooldownSeconds)");
+            assert.equal(tried.nyx, early.nyx, "nyx was tried again in the last 30 requests (within cooldownSeconds)");
         } finally {
             await gateway.nodes.nyx.setMode("ok", pairGroup);
         }
