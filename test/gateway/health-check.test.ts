@@ -56,4 +56,14 @@ describe("health-check routing (litellm.healthCheckSeconds)", () => {
         const back = await secondsUntil((answer) => servedBy(answer) === "kratos", 1, limit);
         t.diagnostic(`kratos serving again after ${back.toFixed(1)} s`);
     });
+
+    test("the probes reach every node and carry the model's num_ctx too (a probe without it would make Ollama reload the model)", () => {
+        const chats = Object.values(gateway.nodes).flatMap((sim) => sim.requests.filter((r) => r.path === "/api/chat"));
+        // hades serves no model of the test's group: whatever it received came from the probes.
+        assert.ok(gateway.nodes.hades.requests.some((r) => r.path === "/api/chat"), "hades received no probe");
+        assert.deepEqual([...new Set(chats.map((r) => r.options?.num_ctx))], [8192]);
+        const embeds = gateway.nodes.orpheus.requests.filter((r) => r.path === "/api/embed");
+        assert.ok(embeds.length > 0, "the embedding model was not probed");
+        assert.deepEqual([...new Set(embeds.map((r) => r.options?.num_ctx))], [undefined]);
+    });
 });
