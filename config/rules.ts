@@ -1,4 +1,5 @@
 import { alertIssues, alertWarnings } from "./alerts";
+import { contextLength, kvCacheGb } from "./context";
 import { ParsedPlatform, Role } from "./schema";
 import { serviceKind, serviceNames } from "../machines/services";
 
@@ -143,7 +144,7 @@ export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
         const seenNodes = new Set<string>();
         model.nodes.forEach((node, nodeIndex) => {
             const nodePath = `${path}.nodes[${nodeIndex}]`;
-            const problem = seenNodes.has(node) ? `${node} is listed more than once` : modelNodeProblem(config, model.name, model.sizeGb, node);
+            const problem = seenNodes.has(node) ? `${node} is listed more than once` : modelNodeProblem(config, model, node);
             seenNodes.add(node);
             if (problem !== undefined) add(nodePath, problem);
         });
@@ -155,16 +156,25 @@ export function crossFieldIssues(config: ParsedPlatform): ConfigIssue[] {
     return issues;
 }
 
-/** Why a model cannot run on a node, or undefined when it fits. */
-function modelNodeProblem(config: ParsedPlatform, model: string, sizeGb: number, node: string): string | undefined {
+/**
+ * Why a model cannot run on a node, or undefined when it fits: its weights, and the KV cache of
+ * its context window in each of Ollama's parallel slots (see config/context.ts), must fit in
+ * the node's VRAM (or memory, on a CPU node).
+ */
+function modelNodeProblem(config: ParsedPlatform, model: ParsedPlatform["models"][number], node: string): string | undefined {
     const machine = config.machines[node];
     if (machine === undefined) return `${node} is not a machine in machines`;
     if (!machine.enabled) return undefined; // dropped from the model: see crossFieldWarnings
     if (!machine.roles.includes("inference")) return `${node} does not have the inference role`;
-    if (machine.gpu !== undefined) {
-        const vram = machine.gpu.vramGb * machine.gpu.count;
-        return sizeGb > vram ? `${model} needs ${sizeGb} GB but ${node} has ${vram} GB of VRAM` : undefined;
-    }
-    if (machine.memoryGb === undefined) return `${node} has no gpu: set machines.${node}.memoryGb so ${model} can run on its CPU`;
-    return sizeGb > machine.memoryGb ? `${model} needs ${sizeGb} GB but ${node} has ${machine.memoryGb} GB of memory and no GPU` : undefined;
+    if (machine.gpu === undefined && machine.memoryGb === undefined) return `${node} has no gpu: set machines.${node}.memoryGb so ${model.name} can run on its CPU`;
+    const [room, what] = machine.gpu !== undefined ? [machine.gpu.vramGb * machine.gpu.count, "of VRAM"] : [machine.memoryGb ?? 0, "of memory and no GPU"];
+    if (model.sizeGb > room) return `${model.name} needs ${model.sizeGb} GB but ${node} has ${room} GB ${what}`;
+    const tokens = contextLength(model, config.ollama.contextLength);
+    if (tokens === undefined) return undefined;
+    const cache = kvCacheGb(model.sizeGb, tokens, config.ollama.numParallel);
+    if (model.sizeGb + cache <= room) return undefined;
+    return (
+        `${model.name} needs ${model.sizeGb} GB and about ${cache.toFixed(1)} GB of KV cache (${tokens} tokens of context x ollama.numParallel ${config.ollama.numParallel}) ` +
+        `but ${node} has ${room} GB ${what}: lower its contextLength (or ollama.contextLength, ollama.numParallel)`
+    );
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { alertReceiverSchema, alertRoutingSchema } from "./alerts";
+import { defaultContextLength } from "./context";
 import { defaultImages, ImageKey, isPinned } from "./images";
 import { scheduleIntervalSeconds } from "./schedule";
 
@@ -62,6 +63,8 @@ const modelSchema = z.strictObject({
     nodes: z.array(dnsLabel).min(1, "must name at least one inference machine"),
     /** chat (default) or embedding: LiteLLM serves an embedding model through Ollama's embed API, and never falls back from it to a chat model. */
     kind: z.enum(["chat", "embedding"], { error: "must be chat or embedding" }).default("chat"),
+    /** Ollama's num_ctx for this model, sent with every request; default ollama.contextLength (chat models). */
+    contextLength: z.number().int().min(512, "must be at least 512 tokens").optional(),
 });
 
 const imagesSchema = z.strictObject(
@@ -117,13 +120,15 @@ export const platformSchema = z.strictObject({
             maxLoadedModels: z.number().int().min(1).default(2),
             flashAttention: z.boolean().default(true),
             loadTimeout: goDuration.default("15m"),
+            /** The num_ctx of every chat model without its own contextLength (Ollama's own default, 4096, cuts long prompts). */
+            contextLength: z.number().int().min(512, "must be at least 512 tokens").default(defaultContextLength),
             /** The inference machine that pulls into and prunes the shared store; default the first by name. */
             modelStoreWriter: dnsLabel.optional(),
         })
         .prefault({}),
     litellm: z
         .strictObject({
-            routingStrategy: z.enum(["least-busy", "simple-shuffle", "latency-based-routing", "usage-based-routing-v2"]).default("least-busy"),
+            routingStrategy: z.enum(["least-busy", "simple-shuffle", "latency-based-routing", "usage-based-routing-v2"]).default("simple-shuffle"),
             numRetries: z.number().int().min(0).default(2),
             timeoutSeconds: positiveNumber.default(600),
             allowedFails: z.number().int().min(0).default(1),

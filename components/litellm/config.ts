@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { contextLength } from "../../config/context";
 import { PlatformConfig } from "../../config/platform";
 import { ModelConfig } from "../../config/schema";
 import { Placement, PlacedService } from "../../machines/placement";
@@ -11,6 +12,19 @@ export const liteLlmEnv = {
     fallbackApiKey: "FALLBACK_API_KEY",
 } as const;
 
+/**
+ * The plain environment of the LiteLLM container (the secret values, named in `liteLlmEnv`
+ * and LITELLM_SALT_KEY, are added by the component). Pure: the gateway tests start the real
+ * proxy with exactly these.
+ */
+export function liteLlmPlainEnv(): Record<string, string> {
+    return {
+        // Offline start: the bundled model price map instead of a download.
+        LITELLM_LOCAL_MODEL_COST_MAP: "True",
+        LITELLM_LOG: "INFO",
+    };
+}
+
 export interface LiteLlmConfigInput {
     readonly placement: Placement;
     /** The configured models: their kind decides how LiteLLM calls them. */
@@ -18,13 +32,21 @@ export interface LiteLlmConfigInput {
     /** The machine LiteLLM runs on: Ollama there is reached over the Docker network, not the LAN. */
     readonly gateway: string;
     readonly litellm: PlatformConfig["litellm"];
+    /** The default context length of chat models (`ollama.contextLength`). */
+    readonly contextLength: number;
     readonly fallback?: PlatformConfig["fallback"];
 }
 
 /** One deployment of a model group: a model on one node. */
 export interface LiteLlmDeployment {
     readonly model_name: string;
-    readonly litellm_params: { readonly model: string; readonly api_base?: string; readonly api_key?: string };
+    readonly litellm_params: {
+        readonly model: string;
+        readonly api_base?: string;
+        readonly api_key?: string;
+        /** Ollama's context window for this model, sent as options.num_ctx with every request. */
+        readonly num_ctx?: number;
+    };
     readonly model_info?: { readonly mode: "embedding" };
 }
 
@@ -47,16 +69,20 @@ export function ollamaApiBase(ollama: PlacedService, gateway: string): string {
     return `http://${ollama.address}:${ollama.port?.external ?? 11434}`;
 }
 
-/** One deployment per (model, enabled node), in config order: a model group balances across the nodes that hold it. */
-export function modelDeployments(placement: Placement, models: PlatformConfig["models"], gateway: string): LiteLlmDeployment[] {
+/**
+ * One deployment per (model, enabled node), in config order: a model group balances across the
+ * nodes that hold it. Each carries the model's context length (`num_ctx`, see config/context.ts).
+ */
+export function modelDeployments(placement: Placement, models: PlatformConfig["models"], gateway: string, defaultContextLength: number): LiteLlmDeployment[] {
     return models.flatMap((model) => {
         const { model: route, model_info } = ollamaModel(model);
+        const numCtx = contextLength(model, defaultContextLength);
         return (placement.modelNodes[model.name] ?? [])
             .map((node) => placement.services.find((s) => s.service === "ollama" && s.machine === node))
             .filter((ollama): ollama is PlacedService => ollama !== undefined)
             .map((ollama) => ({
                 model_name: model.name,
-                litellm_params: { model: route, api_base: ollamaApiBase(ollama, gateway) },
+                litellm_params: { model: route, api_base: ollamaApiBase(ollama, gateway), ...(numCtx === undefined ? {} : { num_ctx: numCtx }) },
                 ...(model_info === undefined ? {} : { model_info }),
             }));
     });
@@ -64,7 +90,7 @@ export function modelDeployments(placement: Placement, models: PlatformConfig["m
 
 /** LiteLLM's config.yaml, from placement and config. Pure. */
 export function renderLiteLlmConfig(input: LiteLlmConfigInput): string {
-    const local = modelDeployments(input.placement, input.models, input.gateway);
+    const local = modelDeployments(input.placement, input.models, input.gateway, input.contextLength);
     // A chat model is no substitute for an embedding model (and vectors from another model do not match stored ones).
     const groups = [...new Set(local.filter((deployment) => deployment.model_info === undefined).map((deployment) => deployment.model_name))];
     const fallback = input.fallback;
@@ -86,6 +112,10 @@ export function renderLiteLlmConfig(input: LiteLlmConfigInput): string {
         model_list: [...local, ...external],
         router_settings: {
             routing_strategy: settings.routingStrategy,
+            // After a node fails (and its retries), re-pick among the group's other nodes, excluding those
+            // that failed, before any external fallback: without it a retry may land on the same dead node
+            // (a refused connection is never cooled down, BerriAI/litellm#27362). simple-shuffle only.
+            ...(settings.routingStrategy === "simple-shuffle" ? { enable_weighted_failover: true } : {}),
             num_retries: settings.numRetries,
             timeout: settings.timeoutSeconds,
             // Failures (5xx, timeouts, 404) before a node is cooled down; connection errors are not counted (see general_settings).

@@ -4,7 +4,7 @@ import { PlatformConfig } from "../../config/platform";
 import { Machine } from "../../machines/machine";
 import { Placement } from "../../machines/placement";
 import { serviceKinds } from "../../machines/services";
-import { liteLlmEnv, renderLiteLlmConfig } from "./config";
+import { liteLlmEnv, liteLlmPlainEnv, renderLiteLlmConfig } from "./config";
 
 const liteLlmPort = serviceKinds.litellm.port;
 export const liteLlmConfigPath = "/app/config.yaml";
@@ -45,6 +45,7 @@ export class LiteLlm extends pulumi.ComponentResource {
             models: args.config.models,
             gateway: placed.name,
             litellm: args.config.litellm,
+            contextLength: args.config.ollama.contextLength,
             fallback: args.config.fallback,
         });
 
@@ -55,11 +56,7 @@ export class LiteLlm extends pulumi.ComponentResource {
                 ports: [published],
                 command: ["--config", liteLlmConfigPath, "--port", String(liteLlmPort.internal)],
                 files: [{ path: liteLlmConfigPath, content: configYaml }],
-                env: {
-                    // Offline start: the bundled model price map instead of a download.
-                    LITELLM_LOCAL_MODEL_COST_MAP: "True",
-                    LITELLM_LOG: "INFO",
-                },
+                env: liteLlmPlainEnv(),
                 secretEnv: {
                     [liteLlmEnv.masterKey]: args.masterKey,
                     LITELLM_SALT_KEY: args.saltKey,

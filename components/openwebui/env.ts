@@ -39,8 +39,20 @@ export function renderToolServerConnections(urls: readonly string[], apiKey: str
 
 /**
  * Open WebUI's plain settings: LiteLLM as its only model source, no Ollama connection, no
- * calls home. Sign-up is left at its default: the first account becomes the admin and Open
- * WebUI then closes sign-up itself (a persisted setting); later accounts start `pending`.
+ * calls home.
+ *
+ * The stack config is the source of truth: ENABLE_PERSISTENT_CONFIG=false makes every
+ * `PersistentConfig` setting (the OpenAI connection and its key, TOOL_SERVER_CONNECTIONS,
+ * sign-up, ...) take its environment value at each start (Open WebUI v0.6.34,
+ * backend/open_webui/config.py: the stored value is used only while persistent config is on).
+ * Without it, the values stored at first start (or by an admin's save) win over the
+ * environment for good, and a rotated LiteLLM master key or tools key breaks chat and tools
+ * with 401s. The cost: what an admin saves in the Admin Panel holds only until the container
+ * restarts.
+ *
+ * Sign-up is therefore fixed by env too: closed (ENABLE_SIGNUP=false), except for the very
+ * first account on an empty database (ENABLE_INITIAL_ADMIN_SIGNUP=true), which becomes the
+ * admin; accounts the admin creates, or approves, start `pending`.
  */
 export function openWebUiEnv(input: {
     readonly liteLlmApiBase: string;
@@ -50,6 +62,9 @@ export function openWebUiEnv(input: {
         OPENAI_API_BASE_URL: input.liteLlmApiBase,
         ENABLE_OLLAMA_API: "false",
         WEBUI_URL: input.publicUrl,
+        ENABLE_PERSISTENT_CONFIG: "false",
+        ENABLE_SIGNUP: "false",
+        ENABLE_INITIAL_ADMIN_SIGNUP: "true",
         DEFAULT_USER_ROLE: "pending",
         OFFLINE_MODE: "true",
         ENABLE_VERSION_UPDATE_CHECK: "false",

@@ -159,6 +159,19 @@ describe("the inference tier of the homelab stack", () => {
         assert.match(tools[0].key, new RegExp(`${generatedSecretMarker}platform-tools-api-key`));
     });
 
+    test("Open WebUI takes the keys it is given at every start: persistent config off, so a rotated master key or tools key reaches it", () => {
+        const env = environment(container(run, "orpheus-open-webui")).vars;
+        assert.equal(env.ENABLE_PERSISTENT_CONFIG, "false");
+        assert.equal(env.OPENAI_API_KEY, environment(container(run, "orpheus-litellm")).vars.LITELLM_MASTER_KEY);
+        const toolsKeys = ofType(run, types.container)
+            .filter((c) => c.name.endsWith("-mcpo"))
+            .map((c) => JSON.stringify(c.inputs));
+        const tools = JSON.parse(env.TOOL_SERVER_CONNECTIONS) as { key: string }[];
+        assert.ok(toolsKeys.length > 0 && toolsKeys.every((inputs) => inputs.includes(tools[0].key)), "every tool server runs with the key Open WebUI sends");
+        // Sign-up cannot be left to a stored setting any more: closed by env, but for the first (admin) account.
+        assert.deepEqual([env.ENABLE_SIGNUP, env.ENABLE_INITIAL_ADMIN_SIGNUP, env.DEFAULT_USER_ROLE], ["false", "true", "pending"]);
+    });
+
     test("no secret appears in plain text in any inference resource (env, labels, files, commands)", () => {
         const mine = run.resources.filter((r) => /-(ollama|litellm|open-webui|inference|gateway|webui)(-|$)/.test(r.name));
         assert.ok(mine.length > 20);

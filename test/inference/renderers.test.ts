@@ -24,7 +24,7 @@ interface RenderedConfig {
 }
 
 function rendered(config: PlatformConfig, gateway = "orpheus"): RenderedConfig {
-    return parse(renderLiteLlmConfig({ placement: place(config), models: config.models, gateway, litellm: config.litellm, fallback: config.fallback })) as RenderedConfig;
+    return parse(renderLiteLlmConfig({ placement: place(config), models: config.models, gateway, litellm: config.litellm, contextLength: config.ollama.contextLength, fallback: config.fallback })) as RenderedConfig;
 }
 
 /** model group -> the api_base of each of its deployments. */
@@ -80,7 +80,44 @@ describe("the LiteLLM config of the homelab stack", () => {
     });
 
     test("routing takes a failing node out of rotation and retries elsewhere, from the defaults", () => {
-        assert.deepEqual(config.router_settings, { routing_strategy: "least-busy", num_retries: 2, timeout: 600, allowed_fails: 1, cooldown_time: 60 });
+        assert.deepEqual(config.router_settings, {
+            routing_strategy: "simple-shuffle",
+            enable_weighted_failover: true,
+            num_retries: 2,
+            timeout: 600,
+            allowed_fails: 1,
+            cooldown_time: 60,
+        });
+    });
+
+    test("every chat deployment sends ollama.contextLength as num_ctx (default 8192); an embedding model keeps its own unless set", () => {
+        assert.deepEqual(
+            config.model_list.map((d) => [d.model_name, d.litellm_params.num_ctx]),
+            [
+                ["llama3.1:8b", 8192],
+                ["llama3.1:8b", 8192],
+                ["llama3.1:8b", 8192],
+                ["qwen2.5-coder:14b", 8192],
+                ["qwen2.5-coder:14b", 8192],
+                ["nomic-embed-text", undefined],
+                ["llama3.3:70b", 8192],
+                ["qwen2.5:72b", 8192],
+            ],
+        );
+        const models = (homelabRaw.models as { name: string }[]).map((model) =>
+            model.name === "llama3.3:70b" || model.name === "nomic-embed-text" ? { ...model, contextLength: 2048 } : model,
+        );
+        const tuned = rendered(validated({ ...homelabRaw, models, ollama: { ...(homelabRaw.ollama as object), contextLength: 12288, numParallel: 2 } }));
+        assert.deepEqual(
+            [...new Map(tuned.model_list.map((d) => [d.model_name, d.litellm_params.num_ctx])).entries()],
+            [
+                ["llama3.1:8b", 12288],
+                ["qwen2.5-coder:14b", 12288],
+                ["nomic-embed-text", 2048],
+                ["llama3.3:70b", 2048],
+                ["qwen2.5:72b", 12288],
+            ],
+        );
     });
 
     test("secrets are read from the environment, never written in the file; metrics are on", () => {
@@ -102,8 +139,8 @@ describe("the LiteLLM config of the homelab stack", () => {
     });
 
     test("the litellm settings come from config", () => {
-        const tuned = rendered(validated({ ...homelabRaw, litellm: { routingStrategy: "simple-shuffle", numRetries: 5, timeoutSeconds: 30, allowedFails: 3, cooldownSeconds: 10 } }));
-        assert.deepEqual(tuned.router_settings, { routing_strategy: "simple-shuffle", num_retries: 5, timeout: 30, allowed_fails: 3, cooldown_time: 10 });
+        const tuned = rendered(validated({ ...homelabRaw, litellm: { routingStrategy: "least-busy", numRetries: 5, timeoutSeconds: 30, allowedFails: 3, cooldownSeconds: 10 } }));
+        assert.deepEqual(tuned.router_settings, { routing_strategy: "least-busy", num_retries: 5, timeout: 30, allowed_fails: 3, cooldown_time: 10 });
     });
 });
 
@@ -148,7 +185,7 @@ describe("Ollama's environment and GPU wiring", () => {
     });
 
     test("the tunables come from config, the store from the NAS mount", () => {
-        const tuned = validated({ ...homelabRaw, ollama: { keepAlive: "-1", numParallel: 8, maxLoadedModels: 3, flashAttention: false, loadTimeout: "30m" } });
+        const tuned = validated({ ...homelabRaw, ollama: { keepAlive: "-1", numParallel: 8, maxLoadedModels: 3, flashAttention: false, loadTimeout: "30m", contextLength: 4096 } });
         const env = ollamaEnv(machine("kratos"), tuned.ollama, 11434);
         assert.deepEqual(
             [env.OLLAMA_KEEP_ALIVE, env.OLLAMA_NUM_PARALLEL, env.OLLAMA_MAX_LOADED_MODELS, env.OLLAMA_FLASH_ATTENTION, env.OLLAMA_LOAD_TIMEOUT, env.OLLAMA_MODELS],

@@ -10,7 +10,7 @@ import { projectRoot } from "../harness/program";
 function shellScripts(dir: string): string[] {
     return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
         const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) return ["node_modules", ".git"].includes(entry.name) ? [] : shellScripts(full);
+        if (entry.isDirectory()) return ["node_modules", ".git", ".venv-litellm"].includes(entry.name) ? [] : shellScripts(full);
         return entry.name.endsWith(".sh") ? [full] : [];
     });
 }
