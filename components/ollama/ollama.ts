@@ -1,5 +1,6 @@
 import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { contextLength } from "../../config/context";
 import { PlatformConfig } from "../../config/platform";
 import { Machine } from "../../machines/machine";
 import { serviceKinds } from "../../machines/services";
@@ -91,7 +92,9 @@ export class Ollama extends pulumi.ComponentResource {
         const upstream = args.pulls ?? pulls;
         for (const model of placed.models) {
             const pull = upstream.get(model);
-            run(`warm-${modelSlug(model)}`, warmScript(containerName, model, ollamaPort.internal), [model, this.container.id], {
+            const spec = args.config.models.find((m) => m.name === model);
+            const numCtx = spec === undefined ? undefined : contextLength(spec, args.config.ollama.contextLength);
+            run(`warm-${modelSlug(model)}`, warmScript(containerName, model, ollamaPort.internal, numCtx), [model, this.container.id, numCtx ?? "default"], {
                 dependsOn: pull === undefined ? [] : [pull],
                 // Loading a large model over NFS takes minutes.
                 timeout: "1h",

@@ -51,11 +51,16 @@ echo "pulled $model into the model store"
 /**
  * Loads a model once on a node (bash inside the container: the Ollama image has no HTTP
  * client). `/api/generate` without a prompt loads a model; an embedding-only model refuses
- * it, so it is loaded through `/api/embed` instead. Arguments: model, port.
+ * it, so it is loaded through `/api/embed` instead. Arguments: model, port, and the context
+ * length LiteLLM will ask for (empty: Ollama's default): loaded with another num_ctx, the
+ * model would be loaded again by the first real request.
  */
 export const warmBody = `set -euo pipefail
 model=$1
 port=$2
+num_ctx=\${3:-}
+options=""
+if [ -n "$num_ctx" ]; then options=",\\"options\\":{\\"num_ctx\\":$num_ctx}"; fi
 host=\${OLLAMA_WARM_HOST:-127.0.0.1}
 post() {
   local body="{\\"model\\":\\"$model\\"$2}" status
@@ -66,9 +71,9 @@ post() {
   exec 3<&-
   echo "$status"
 }
-if [ "$(post /api/generate '')" = 200 ]; then
+if [ "$(post /api/generate "$options")" = 200 ]; then
   echo "$model is loaded"
-elif [ "$(post /api/embed ',"input":"warm-up"')" = 200 ]; then
+elif [ "$(post /api/embed ",\\"input\\":\\"warm-up\\"$options")" = 200 ]; then
   echo "$model (an embedding model) is loaded"
 else
   echo "$model did not load: see the log of the Ollama container" >&2
@@ -76,12 +81,12 @@ else
 fi
 `;
 
-/** Loads a model on a node, which proves the node sees it in the shared store and can hold it. */
-export function warmScript(container: string, model: string, port: number): string {
+/** Loads a model on a node at the context length it will serve, which proves the node sees it and can hold it. */
+export function warmScript(container: string, model: string, port: number, numCtx?: number): string {
     return `set -eu
 ${prelude(container, model)}
 ${waitForOllama}
-docker exec -i "$container" bash -s "$model" ${port} <<'WARM'
+docker exec -i "$container" bash -s "$model" ${port}${numCtx === undefined ? "" : ` ${numCtx}`} <<'WARM'
 ${warmBody}WARM
 `;
 }

@@ -113,6 +113,10 @@ describe("the inference tier of the homelab stack", () => {
             assert.deepEqual(warm.inputs.connection, { host: homelabMachines[machine].address, user: "deploy", port: 22, dialErrorLimit: 3, perDialTimeout: 10 });
             const triggers = warm.inputs.triggers as unknown[];
             assert.equal(triggers[0], expected.get(warm.name), "re-runs when its model changes");
+            const model = homelabModels.find((m) => m.name === triggers[0]);
+            const numCtx = model?.kind === "embedding" ? "default" : 8192;
+            assert.equal(triggers[2], numCtx, "re-runs when its context length changes");
+            assert.match(String(warm.inputs.create), numCtx === "default" ? /bash -s "\$model" 11434 <</ : /bash -s "\$model" 11434 8192 <</);
             assert.equal(triggers[1], `${machine}-ollama-id`, "re-runs when the node's Ollama container changes");
         }
     });

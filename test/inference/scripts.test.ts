@@ -47,7 +47,7 @@ case "$1 $2" in
   "ollama rm") grep -Fvx -- "$3" "$FAKE_STORE/present" > "$FAKE_STORE/present.new"; mv "$FAKE_STORE/present.new" "$FAKE_STORE/present" ;;
   "cat /models/"*) cat "$FAKE_STORE/\${2#/models/}" ;;
   "sh -c") sh -c "$(printf '%s' "$3" | sed "s#/models/#$FAKE_STORE/#g")" ;;
-  "bash -s") exec bash -s "$3" "\${FAKE_OLLAMA_PORT:-$4}" ;;
+  "bash -s") port=\${FAKE_OLLAMA_PORT:-$4}; model=$3; shift 4; exec bash -s "$model" "$port" "$@" ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
 `;
@@ -162,12 +162,12 @@ describe("warming a model on a node (through docker exec into bash, whose /dev/t
     after(() => server.close());
 
     /** Runs the warm-up as a node would: the host script, through `docker exec -i ... bash -s` and its heredoc. */
-    function warm(model: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    function warm(model: string, numCtx?: number): Promise<{ status: number | null; stdout: string; stderr: string }> {
         requests.length = 0;
         const store = fs.mkdtempSync(path.join(os.tmpdir(), "fake-store-"));
         return new Promise((resolve) => {
             const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_STORE: store, FAKE_OLLAMA_PORT: String(port), OLLAMA_WARM_HOST: "127.0.0.1" };
-            const child = spawn("sh", ["-c", warmScript(container, model, 11434)], { env });
+            const child = spawn("sh", ["-c", warmScript(container, model, 11434, numCtx)], { env });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -184,6 +184,12 @@ describe("warming a model on a node (through docker exec into bash, whose /dev/t
         assert.equal(result.status, 0, result.stderr);
         assert.deepEqual(requests, [{ path: "/api/generate", body: { model: "llama3.1:8b" } }]);
         assert.match(result.stdout, /llama3.1:8b is loaded/);
+    });
+
+    test("a chat model is loaded at the context length LiteLLM will ask for, so the first request does not reload it", async () => {
+        const result = await warm("llama3.1:8b", 8192);
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(requests, [{ path: "/api/generate", body: { model: "llama3.1:8b", options: { num_ctx: 8192 } } }]);
     });
 
     test("an embedding-only model is loaded through the embed API", async () => {
