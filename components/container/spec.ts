@@ -124,7 +124,7 @@ export function containerArgs(host: ContainerHost, spec: ContainerSpec, imageId:
         labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
         healthcheck: health && {
             tests: [...health.test],
-            // The provider reads durations back in Go's spelling: any other is a change on every up.
+            // The provider reads durations back in Go's spelling; every other spelling is a change on every up.
             interval: goDuration(health.interval ?? "30s"),
             timeout: goDuration(health.timeout ?? "10s"),
             retries: health.retries ?? 3,
