@@ -7,6 +7,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/machine-target.sh
 . "$(dirname "$0")/lib/machine-target.sh"
+# shellcheck source=scripts/lib/args.sh
+. "$(dirname "$0")/lib/args.sh"
 # shellcheck source=scripts/lib/confirm.sh
 . "$(dirname "$0")/lib/confirm.sh"
 
@@ -26,19 +28,8 @@ To keep the machine out of the next `pulumi up`, set
 USAGE
 }
 
-machine=""
-stack=""
-assume_yes=false
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --yes|-y) assume_yes=true ;;
-        --stack) [ $# -ge 2 ] || { usage >&2; exit 2; }; stack="$2"; shift ;;
-        -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-        *) [ -z "$machine" ] || { usage >&2; exit 2; }; machine="$1" ;;
-    esac
-    shift
-done
+parse_name_stack_yes "$@"
+machine="$name"
 
 require_machine_name "$machine"
 stack=$(stack_or_selected "$stack")

@@ -4,6 +4,8 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/machine-target.sh
 . "$(dirname "$0")/lib/machine-target.sh"
+# shellcheck source=scripts/lib/args.sh
+. "$(dirname "$0")/lib/args.sh"
 # shellcheck source=scripts/lib/confirm.sh
 . "$(dirname "$0")/lib/confirm.sh"
 
@@ -31,19 +33,7 @@ NAME: postgres-superuser postgres-replication postgres-litellm postgres-openwebu
 USAGE
 }
 
-name=""
-stack=""
-assume_yes=false
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h|--help) usage; exit 0 ;;
-        --yes|-y) assume_yes=true ;;
-        --stack) [ $# -ge 2 ] || { usage >&2; exit 2; }; stack="$2"; shift ;;
-        -*) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-        *) [ -z "$name" ] || { usage >&2; exit 2; }; name="$1" ;;
-    esac
-    shift
-done
+parse_name_stack_yes "$@"
 
 [ -n "$name" ] || { usage >&2; exit 2; }
 known=false
