@@ -65,7 +65,8 @@ export const serviceKinds = {
         metrics: { path: "/metrics" },
         route: { subdomain: "traefik", auth: true },
     },
-    "uptime-kuma": { role: "edge", port: { internal: 3001, external: 3001 }, healthPath: "/", route: { subdomain: "status", auth: false } },
+    // Behind basic auth: Uptime Kuma gives its admin account to whoever opens it first.
+    "uptime-kuma": { role: "edge", port: { internal: 3001, external: 3001 }, healthPath: "/", route: { subdomain: "status", auth: true } },
     coredns: {
         role: "edge",
         port: { internal: 8080, external: 8053 },

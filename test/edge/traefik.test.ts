@@ -97,9 +97,9 @@ describe("Traefik routes from the catalog", () => {
         }
     });
 
-    test("puts the admin UIs, and only them, behind basic auth", () => {
+    test("puts the admin UIs, and only them, behind basic auth (Uptime Kuma too: its first visitor becomes its admin)", () => {
         for (const [name, router] of Object.entries(dynamic.http.routers)) {
-            const admin = ["traefik", "prometheus", "alertmanager"].includes(name);
+            const admin = ["traefik", "prometheus", "alertmanager", "uptime-kuma"].includes(name);
             assert.equal((router.middlewares ?? []).includes(adminAuthMiddleware), admin, name);
         }
     });
