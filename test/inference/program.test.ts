@@ -8,7 +8,7 @@ import { generatedSecretMarker, ofType, plainStrings, ProgramRun, readStackConfi
 const localCommand = "command:local:Command";
 const homelabRaw = readStackConfig("Pulumi.homelab.yaml");
 const homelabMachines = homelabRaw.machines as Record<string, Record<string, unknown>>;
-const homelabModels = homelabRaw.models as { name: string; sizeGb: number; nodes: string[] }[];
+const homelabModels = homelabRaw.models as { name: string; sizeGb: number; nodes: string[]; kind?: string }[];
 
 async function runOk(config: StackConfig, secretKeys: string[] = []): Promise<ProgramRun> {
     const run = await runProgram(config, { secretKeys });
