@@ -59,7 +59,7 @@ export class Machine extends pulumi.ComponentResource {
         this.machineName = name;
         this.placed = args.placed;
         this.config = args.config;
-        this.preflight = preflightCommand(args.placed, args.config, args.sshPrivateKey, this);
+        this.preflight = preflightCommand(args.placed, args.config, args.sshPrivateKey, this, args.firewall !== undefined);
         this.firewall = args.firewall && firewallCommand(args.placed, args.firewall, args.config, args.sshPrivateKey, this.preflight, this);
 
         const sshHost = args.placed.dockerHost.startsWith("ssh://");

@@ -14,8 +14,9 @@ export function preflightCommand(
     config: PlatformConfig,
     sshPrivateKey: pulumi.Input<string> | undefined,
     parent: pulumi.Resource,
+    firewall: boolean,
 ): command.local.Command | command.remote.Command {
-    const script = renderPreflight(placed, config.nas);
+    const script = renderPreflight(placed, config.nas, firewall);
     const args = { create: "sh -s", stdin: script, triggers: [preflightDigest(script)] };
     const name = `${placed.name}-preflight`;
     const endpoint = preflightEndpoint(placed, config.ssh);

@@ -240,16 +240,33 @@ fi
 `;
 }
 
+/** What the host firewall's install (components/firewall) needs: root, or sudo without a password, and iptables-restore. */
+function firewallCheck(): string {
+    return `
+# Host firewall: installed as root (sudo -n for another user) with iptables-restore.
+if [ "$(id -u)" -eq 0 ]; then as_root=""; else as_root="sudo -n"; fi
+# shellcheck disable=SC2086 # as_root is empty or two words
+if [ -n "$as_root" ] && ! sudo -n true >/dev/null 2>&1; then
+    fail "user $(id -un) cannot run sudo without a password, and the host firewall is installed as root" "allow $(id -un) passwordless sudo (a file in /etc/sudoers.d), or set firewall.enabled: false"
+elif ! $as_root sh -c 'command -v iptables-restore' >/dev/null 2>&1; then
+    fail "iptables-restore is not installed" "install iptables (sudo apt-get install iptables), or set firewall.enabled: false"
+else
+    ok "host firewall: root and iptables-restore"
+fi
+`;
+}
+
 /**
  * The preflight script of one machine: a POSIX sh script that checks what its containers need
- * (Docker, the GPU stack of its vendor, the NFS exports it mounts) and exits non-zero, saying what
- * to fix, on any failure. Pure.
+ * (Docker, the GPU stack of its vendor, the NFS exports it mounts, what its host firewall needs)
+ * and exits non-zero, saying what to fix, on any failure. Pure.
  */
-export function renderPreflight(placed: PlacedMachine, nas: PreflightNas | undefined): string {
+export function renderPreflight(placed: PlacedMachine, nas: PreflightNas | undefined, firewall = false): string {
     const parts = [header(), `machine=${quote(placed.name)}\n`, dockerCheck()];
     if (placed.gpu?.vendor === "nvidia") parts.push(nvidiaCheck(placed.gpu.count, placed.gpu.vramGb));
     if (placed.gpu?.vendor === "amd") parts.push(amdCheck(placed.gpu));
     if (nas !== undefined && placed.mounts.length > 0) parts.push(nasCheck(nas, placed.mounts));
+    if (firewall) parts.push(firewallCheck());
     parts.push(`
 if [ "$failures" -gt 0 ]; then
     printf 'preflight %s: %s check(s) failed; nothing was deployed to this machine\\n' "$machine" "$failures" >&2

@@ -40,8 +40,12 @@ function realTool(tool: string): string {
  */
 function runScript(text: string, fakes: Record<string, string>): { code: number; stdout: string; stderr: string } {
     const bin = fs.mkdtempSync(path.join(dir, "bin-"));
-    for (const tool of ["awk", "grep", "id", "hostname", "stat", "cat"]) fs.symlinkSync(realTool(tool), path.join(bin, tool));
-    for (const [tool, body] of Object.entries(fakes)) fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    for (const tool of ["awk", "grep", "id", "hostname", "stat", "cat", "sh"]) fs.symlinkSync(realTool(tool), path.join(bin, tool));
+    for (const [tool, body] of Object.entries(fakes)) {
+        // A fake may replace a real basic (id): remove the link first, never write through it.
+        fs.rmSync(path.join(bin, tool), { force: true });
+        fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    }
     const file = path.join(bin, "preflight.sh");
     fs.writeFileSync(file, text);
     const run = spawnSync("/bin/sh", [file], { env: { PATH: bin }, encoding: "utf8" });
@@ -90,7 +94,8 @@ describe("preflight script renderer", () => {
 
     it("passes shellcheck for every machine of both stacks", () => {
         const scripts = [
-            ...place(homelab).machines.map((m) => [m.name, renderPreflight(m, homelab.nas)]),
+            // The homelab's machines have a host firewall; the local stack's loopback machine has none.
+            ...place(homelab).machines.map((m) => [m.name, renderPreflight(m, homelab.nas, true)]),
             ...place(local).machines.map((m) => [`local stack ${m.name}`, renderPreflight(m, local.nas)]),
         ];
         for (const [name, text] of scripts) {
@@ -182,6 +187,34 @@ describe("preflight script, run against fake machines", () => {
         const v4Only = runScript(script("erebus"), { docker: docker("27.3.1"), nc: "exit 0", showmount: "echo 'clnt_create: RPC: Program not registered' >&2; exit 1" });
         assert.equal(v4Only.code, 0, v4Only.stderr);
         assert.match(v4Only.stdout, /exports not listed/);
+    });
+});
+
+describe("preflight of a machine with the host firewall", () => {
+    const withFirewall = renderPreflight(machineOf(homelab, "hephaestus"), homelab.nas, true);
+    const base = { docker: docker("27.3.1") };
+    const asUser = 'case "$1" in -u) echo 1000 ;; -un) echo deploy ;; *) echo "uid=1000(deploy)" ;; esac';
+
+    it("checks what the firewall needs only where there is one", () => {
+        assert.doesNotMatch(script("hephaestus"), /iptables-restore/);
+        assert.match(withFirewall, /iptables-restore/);
+    });
+
+    it("passes as root with iptables-restore, and as a user with passwordless sudo", () => {
+        const root = runScript(withFirewall, { ...base, "iptables-restore": "exit 0" });
+        assert.equal(root.code, 0, root.stderr);
+        assert.match(root.stdout, /ok: host firewall: root and iptables-restore/);
+        const sudoer = runScript(withFirewall, { ...base, id: asUser, sudo: '[ "$1" = -n ] && shift; "$@"', "iptables-restore": "exit 0" });
+        assert.equal(sudoer.code, 0, sudoer.stderr);
+    });
+
+    it("fails, saying what to fix, without passwordless sudo or without iptables", () => {
+        const noSudo = runScript(withFirewall, { ...base, id: asUser, sudo: "echo 'sudo: a password is required' >&2; exit 1", "iptables-restore": "exit 0" });
+        assert.equal(noSudo.code, 1);
+        assert.match(noSudo.stderr, /user deploy cannot run sudo without a password.*\n  fix: allow deploy passwordless sudo .*or set firewall\.enabled: false/);
+        const noIptables = runScript(withFirewall, base);
+        assert.equal(noIptables.code, 1);
+        assert.match(noIptables.stderr, /iptables-restore is not installed\n  fix: install iptables/);
     });
 });
 
