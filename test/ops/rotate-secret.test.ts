@@ -1,22 +1,13 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { generatedSecretNames } from "../../components/secrets/secrets";
+import { fakePulumi } from "../harness/fake-pulumi";
 import { projectRoot } from "../harness/program";
 
 const script = path.join(projectRoot, "scripts/rotate-secret.sh");
-
-/** A stand-in for the Pulumi CLI that records its arguments. */
-function fakePulumi(): { command: string; calls: () => string[] } {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-pulumi-"));
-    const log = path.join(dir, "calls");
-    const command = path.join(dir, "pulumi");
-    fs.writeFileSync(command, `#!/bin/sh\nif [ "$1" = stack ]; then echo homelab; exit 0; fi\necho "$*" >> "${log}"\n`, { mode: 0o755 });
-    return { command, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []) };
-}
 
 function rotate(args: string[], input: string, pulumi: string) {
     return spawnSync("bash", [script, ...args], { input, encoding: "utf8", env: { ...process.env, PULUMI: pulumi } });

@@ -13,6 +13,21 @@ import { Sandbox, Server, initLikeTheImage, pgBin, run, runOk, waitFor } from ".
 const settingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1, clusterName: "erebus" })).slice(1);
 const replicaSettingsArgs = serverCommand(serverSettings({ maxSlotWalKeepSizeGb: 1, clusterName: "thanatos" })).slice(1);
 
+/** The replica container started through its rendered entrypoint, which clones the primary when its data directory is empty. */
+async function startReplica(box: Sandbox, replica: Server, primary: Server, retrySeconds: number): Promise<void> {
+    const entrypoint = box.writeFile("replica-entrypoint.sh", renderReplicaEntrypoint(), 0o755);
+    await replica.start(entrypoint, ["postgres", ...replicaSettingsArgs, ...replica.overrides()], {
+        PGPASSFILE: path.join(box.root, "replication.pgpass"),
+        PRIMARY_HOST: "127.0.0.1",
+        PRIMARY_PORT: String(primary.port),
+        REPLICATION_USER: replicationRole,
+        REPLICATION_SLOT: replicationSlot,
+        REPLICATION_PASSWORD_FILE: path.join(box.secretsDir, replicationRole),
+        BOOTSTRAP_ATTEMPTS: "3",
+        BOOTSTRAP_RETRY_SECONDS: String(retrySeconds),
+    });
+}
+
 /**
  * After the first deploy: the primary was initialised alone (no replica placed, so no slot), holds
  * data, and is then restarted by its wrapper entrypoint with a changed config, as `pulumi up`
@@ -70,17 +85,7 @@ describe("PostgreSQL on day two: the primary's wrapper reconciles on every start
         assert.equal(await admin(primary, "SELECT count(*) FROM events"), "100", "the data survived the reconcile");
 
         replica = await box.server("replica");
-        const entrypoint = box.writeFile("replica-entrypoint.sh", renderReplicaEntrypoint(), 0o755);
-        await replica.start(entrypoint, ["postgres", ...replicaSettingsArgs, ...replica.overrides()], {
-            PGPASSFILE: path.join(box.root, "replication.pgpass"),
-            PRIMARY_HOST: "127.0.0.1",
-            PRIMARY_PORT: String(primary.port),
-            REPLICATION_USER: replicationRole,
-            REPLICATION_SLOT: replicationSlot,
-            REPLICATION_PASSWORD_FILE: path.join(box.secretsDir, replicationRole),
-            BOOTSTRAP_ATTEMPTS: "3",
-            BOOTSTRAP_RETRY_SECONDS: "1",
-        });
+        await startReplica(box, replica, primary, 1);
         assert.equal(await admin(replica, "SELECT count(*) FROM events"), "100", "the base backup carries the first deploy's rows");
         await admin(primary, "INSERT INTO events (note) SELECT 'after the replica' FROM generate_series(1, 50)");
         await waitFor("the new rows on the replica", async () => (await admin(replica, "SELECT count(*) FROM events")) === "150");
@@ -169,17 +174,7 @@ describe("a replica deployed before the primary restarts", () => {
     it("creates the missing slot with its base backup (--create-slot) and streams through it", async () => {
         assert.equal(await admin(primary, "SELECT count(*) FROM pg_replication_slots"), "0");
         replica = await box.server("replica");
-        const entrypoint = box.writeFile("replica-entrypoint.sh", renderReplicaEntrypoint(), 0o755);
-        await replica.start(entrypoint, ["postgres", ...replicaSettingsArgs, ...replica.overrides()], {
-            PGPASSFILE: path.join(box.root, "replication.pgpass"),
-            PRIMARY_HOST: "127.0.0.1",
-            PRIMARY_PORT: String(primary.port),
-            REPLICATION_USER: replicationRole,
-            REPLICATION_SLOT: replicationSlot,
-            REPLICATION_PASSWORD_FILE: path.join(box.secretsDir, replicationRole),
-            BOOTSTRAP_ATTEMPTS: "3",
-            BOOTSTRAP_RETRY_SECONDS: "0",
-        });
+        await startReplica(box, replica, primary, 0);
         assert.match(fs.readFileSync(replica.logFile, "utf8"), /the primary has no slot replica yet: creating it/);
         await admin(primary, "INSERT INTO events (note) VALUES ('streamed')");
         await waitFor("the row on the replica", async () => (await admin(replica, "SELECT count(*) FROM events")) === "11");
